@@ -1,0 +1,22 @@
+# The two commands of the README: `make demo` and `make test`.
+# Each builds a local virtual environment (.venv) on first use.
+PY ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+$(STAMP): setup.py requirements-dev.txt
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+.PHONY: demo test bench lint
+demo: $(STAMP)
+	$(VENV)/bin/safe-control-demo --out out/demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest -q test
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/solve_times.py

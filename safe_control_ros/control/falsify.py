@@ -1,0 +1,94 @@
+"""Falsification: true systems on the boundary of the error set, worst-case disturbances,
+and simulation of plans and controllers against them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import SafeSet, UncertainModel
+from .plan import Plan
+from .receding import RecedingHorizon
+
+
+def boundary_errors(rng: np.random.Generator, count: int, rows: int, cols: int, eps: float):
+    """`count` matrices (count, rows, cols) whose every row has l1-norm exactly eps, so each
+    has induced inf-norm eps: random signs times random Dirichlet weights."""
+    weights = rng.dirichlet(np.ones(cols), size=(count, rows))
+    return eps * weights * rng.choice([-1.0, 1.0], size=(count, rows, cols))
+
+
+def sample_true_systems(model: UncertainModel, count: int, rng: np.random.Generator):
+    """`count` true systems (As (count,n,n), Bs (count,n,m)) on the boundary of the set."""
+    n, m = model.n, model.m
+    As = model.A + boundary_errors(rng, count, n, n, model.eps_A)
+    Bs = model.B + boundary_errors(rng, count, n, m, model.eps_B)
+    return As, Bs
+
+
+def vertices(rng: np.random.Generator, bound, shape) -> np.ndarray:
+    """Random vertices of the box |x_j| <= bound_j, shape (..., len(bound))."""
+    return np.asarray(bound) * rng.choice([-1.0, 1.0], size=shape)
+
+
+def rollout_plan(
+    plan: Plan, As, Bs, sigma_w: float, sigma_eta, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Follow `plan` (its causal feedback) on each true system for the whole horizon with
+    vertex disturbances and excitation. Returns states (N, T+1, n), applied inputs (N, T, m)."""
+    N, n = As.shape[0], As.shape[1]
+    T, m = plan.horizon, Bs.shape[2]
+    x = np.broadcast_to(plan.z[0], (N, n)).copy()
+    states, inputs, deltas = [x], [], np.zeros((N, T, n))
+    for t in range(T):
+        u_cmd = plan.v[t] + np.einsum("kij,nkj->ni", plan.Phi_u[t, 1 : t + 1], deltas[:, :t])
+        u = u_cmd + vertices(rng, sigma_eta, (N, m))
+        x_next = np.einsum("nij,nj->ni", As, x) + np.einsum("nij,nj->ni", Bs, u)
+        x_next += vertices(rng, np.full(n, sigma_w), (N, n))
+        deltas[:, t] = x_next - x @ plan.A.T - u_cmd @ plan.B.T
+        states.append(x_next)
+        inputs.append(u)
+        x = x_next
+    return np.stack(states, axis=1), np.stack(inputs, axis=1)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A closed-loop run: states (steps+1, n), applied inputs (steps, m), per-step records."""
+
+    states: np.ndarray
+    inputs: np.ndarray
+    statuses: list[str]
+    solve_times: np.ndarray  # s, (steps,)
+
+    def violations(self, safe_set: SafeSet, tol: float = 0.0) -> int:
+        return safe_set.violations(self.states[1:], self.inputs, tol)
+
+    def cost(self, Q: np.ndarray, R: np.ndarray, x_ref=None) -> float:
+        """sum_t |x_t - x_ref|_Q^2 + |u_t|_R^2 over the run."""
+        e = self.states[:-1] - (0.0 if x_ref is None else x_ref)
+        return float(np.einsum("ti,ij,tj->", e, Q, e) + np.einsum("ti,ij,tj->", self.inputs, R, self.inputs))
+
+
+def closed_loop(
+    controller: RecedingHorizon,
+    A_true: np.ndarray,
+    B_true: np.ndarray,
+    x0,
+    steps: int,
+    sigma_w: float,
+    rng: np.random.Generator,
+    x_ref=None,
+) -> Episode:
+    """Run `controller` on x+ = A_true x + B_true u + w, w random vertices of sigma_w."""
+    x = np.asarray(x0, dtype=float)
+    states, inputs, statuses, times = [x], [], [], []
+    for _ in range(steps):
+        step = controller.step(x, x_ref)
+        w = vertices(rng, np.full(x.size, sigma_w), x.shape)
+        x = A_true @ x + B_true @ step.u + w
+        states.append(x)
+        inputs.append(step.u)
+        statuses.append(step.status)
+        times.append(step.solve_time)
+    return Episode(np.array(states), np.array(inputs), statuses, np.array(times))

@@ -1,0 +1,67 @@
+"""Reference problem instances shared by the tests, the benchmarks and the examples."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import SafeSet, UncertainModel
+from .polytope import Polytope
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An uncertain model with its safe set, weights and excitation bound."""
+
+    model: UncertainModel
+    safe_set: SafeSet
+    Q: np.ndarray  # (n, n)
+    R: np.ndarray  # (m, m)
+    sigma_eta: np.ndarray  # (m,), input units
+
+
+def lane_keeping(
+    eps: float = 0.002, sigma_w: float = 0.005, dt: float = 0.1, speed: float = 1.0,
+    wheelbase: float = 0.325,
+) -> Instance:
+    """Kinematic bicycle in the lane frame, linearised on a straight lane at `speed` (m/s).
+
+    x = [e_y (m), e_psi (rad), e_v (m/s)], u = [steering (rad), acceleration (m/s^2)]:
+    e_y+ = e_y + dt v e_psi, e_psi+ = e_psi + dt v / L delta, e_v+ = e_v + dt a.
+    Safe set |e_y| <= 0.2, |e_psi| <= 0.5, |e_v| <= 0.5, |delta| <= 0.4, |a| <= 2.
+    """
+    A = np.array([[1.0, dt * speed, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    B = np.array([[0.0, 0.0], [dt * speed / wheelbase, 0.0], [0.0, dt]])
+    return Instance(
+        model=UncertainModel(A, B, eps_A=eps, eps_B=eps, sigma_w=sigma_w),
+        safe_set=SafeSet(Polytope.box([0.2, 0.5, 0.5]), Polytope.box([0.4, 2.0])),
+        Q=np.diag([10.0, 1.0, 1.0]),
+        R=np.diag([1.0, 0.1]),
+        sigma_eta=np.array([0.02, 0.1]),
+    )
+
+
+def normalized(inst: Instance) -> Instance:
+    """The same problem in coordinates where the safe set's bounding box is [-1, 1]^n x
+    [-1, 1]^m: x = Dx xn, u = Du un. Model errors and disturbances keep their values but
+    now mean fractions of the safe set (the inf-norm then weighs every coordinate alike)."""
+    Dx = _half_width(inst.safe_set.state)
+    Du = _half_width(inst.safe_set.inputs)
+    m = inst.model
+    return Instance(
+        model=UncertainModel(
+            m.A * Dx / Dx[:, None], m.B * Du / Dx[:, None], m.eps_A, m.eps_B, m.sigma_w
+        ),
+        safe_set=SafeSet(
+            Polytope(inst.safe_set.state.H * Dx, inst.safe_set.state.h),
+            Polytope(inst.safe_set.inputs.H * Du, inst.safe_set.inputs.h),
+        ),
+        Q=inst.Q * np.outer(Dx, Dx),
+        R=inst.R * np.outer(Du, Du),
+        sigma_eta=inst.sigma_eta / Du,
+    )
+
+
+def _half_width(p: Polytope) -> np.ndarray:
+    lower, upper = p.bounding_box
+    return (upper - lower) / 2

@@ -1,0 +1,57 @@
+"""The uncertain linear model and the safe set the controllers are given."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checks import as_matrix, in_range
+from .polytope import Polytope
+
+
+@dataclass(frozen=True)
+class UncertainModel:
+    """Nominal (A (n,n), B (n,m)) and the set of true systems and disturbances around it:
+    x+ = (A + dA) x + (B + dB) u + w, ||dA||_inf <= eps_A, ||dB||_inf <= eps_B (induced
+    inf-norms), ||w||_inf <= sigma_w (state units)."""
+
+    A: np.ndarray
+    B: np.ndarray
+    eps_A: float = 0.0
+    eps_B: float = 0.0
+    sigma_w: float = 0.0
+
+    def __post_init__(self) -> None:
+        A = as_matrix("A", self.A, (None, None))
+        object.__setattr__(self, "A", as_matrix("A", A, (A.shape[0], A.shape[0])))
+        object.__setattr__(self, "B", as_matrix("B", self.B, (A.shape[0], None)))
+        for name in ("eps_A", "eps_B", "sigma_w"):
+            object.__setattr__(self, name, in_range(name, getattr(self, name), 0.0))
+
+    @property
+    def n(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def m(self) -> int:
+        return self.B.shape[1]
+
+
+@dataclass(frozen=True)
+class SafeSet:
+    """State constraints x in `state` (n-dim) and applied-input constraints in `inputs`."""
+
+    state: Polytope
+    inputs: Polytope
+
+    def check(self, n: int, m: int) -> SafeSet:
+        """Self, after checking the dimensions against a model with n states, m inputs."""
+        if self.state.dim != n:
+            raise ValueError(f"safe_set.state: expected dimension {n}, got {self.state.dim}")
+        if self.inputs.dim != m:
+            raise ValueError(f"safe_set.inputs: expected dimension {m}, got {self.inputs.dim}")
+        return self
+
+    def violations(self, states: np.ndarray, inputs: np.ndarray, tol: float = 0.0) -> int:
+        """Number of steps where states (..., n) or inputs (..., m) leave the set."""
+        return int(np.sum(~self.state.contains(states, tol)) + np.sum(~self.inputs.contains(inputs, tol)))

@@ -1,0 +1,93 @@
+"""Receding-horizon loop: re-solve each step; on failure keep following the last plan."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checks import as_vector
+from .excitation import Excitation
+from .horizon import HorizonProblem
+from .plan import Certificate, Plan
+
+STATUSES = ("optimal", "fallback", "emergency")
+
+
+@dataclass(frozen=True)
+class ControlStep:
+    """What one control step decided."""
+
+    u: np.ndarray  # input to apply (m,): commanded input plus excitation
+    u_cmd: np.ndarray  # commanded input without excitation (m,)
+    status: str  # "optimal" (new plan), "fallback" (last plan's feedback) or "emergency"
+    solve_status: str  # what the solver said this step
+    plan: Plan | None  # the plan being followed
+    plan_step: int  # index of this step within that plan
+    certificate: Certificate | None
+    solve_time: float  # s
+
+
+class RecedingHorizon:
+    """Receding-horizon controller around a `HorizonProblem`.
+
+    Each step solves from the measured state. If the solve is infeasible, fails or fails
+    verification, the last feasible plan's causal feedback is applied on the mismatch
+    seen since it was made; that keeps its guarantee for the rest of its horizon. Past it
+    (or with no plan yet) the `emergency_input` (m,) is commanded. Never raises on solver
+    trouble. With an `excitation` source, its sample is added to the applied input (not to
+    the emergency input).
+    """
+
+    def __init__(
+        self,
+        problem: HorizonProblem,
+        emergency_input=None,
+        excitation: Excitation | None = None,
+    ) -> None:
+        self.problem = problem
+        m = problem.model.m
+        self.emergency_input = as_vector(
+            "emergency_input", np.zeros(m) if emergency_input is None else emergency_input, m
+        )
+        self.excitation = excitation
+        self._plan: Plan | None = None
+        self._cert: Certificate | None = None
+        self._deltas: list[np.ndarray] = []
+        self._last: tuple[np.ndarray, np.ndarray] | None = None  # (x, u_cmd) of last step
+
+    def set_problem(self, problem: HorizonProblem) -> None:
+        """Switch to a new problem (e.g. a new model estimate); the current plan stays as
+        the fallback because it was made for its own model."""
+        if (problem.model.n, problem.model.m) != (self.problem.model.n, self.problem.model.m):
+            raise ValueError("problem: expected the same state and input dimensions")
+        self.problem = problem
+
+    def step(self, x, x_ref=None) -> ControlStep:
+        """One control step from the measured state x (n,)."""
+        x = as_vector("x", x, self.problem.model.n)
+        if self._plan is not None and self._last is not None:
+            x_prev, u_prev = self._last
+            self._deltas.append(x - self._plan.A @ x_prev - self._plan.B @ u_prev)
+        sol = self.problem.solve(x, x_ref)
+        if sol.plan is not None:
+            self._plan, self._cert, self._deltas = sol.plan, sol.certificate, []
+            status, u_cmd = "optimal", sol.plan.v[0].copy()
+        elif self._plan is not None and len(self._deltas) < self._plan.horizon:
+            status = "fallback"
+            u_cmd = self._plan.input(len(self._deltas), np.array(self._deltas).reshape(-1, x.size))
+        else:
+            self._plan, self._cert = None, None
+            status, u_cmd = "emergency", self.emergency_input.copy()
+        self._last = (x, u_cmd)
+        excite = self.excitation is not None and status != "emergency"
+        u = u_cmd + self.excitation() if excite else u_cmd
+        return ControlStep(
+            u=u,
+            u_cmd=u_cmd,
+            status=status,
+            solve_status=sol.status,
+            plan=self._plan,
+            plan_step=len(self._deltas),
+            certificate=self._cert,
+            solve_time=sol.solve_time,
+        )

@@ -1,0 +1,30 @@
+"""Installs safe_control_ros with colcon (ament_python) or with pip."""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "safe_control_ros"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="Safe data-driven control of a car from camera images (robust SLS).",
+    license="BSD-3-Clause",
+    python_requires=">=3.10",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+    ],
+    install_requires=["numpy>=1.24", "scipy>=1.10", "cvxpy>=1.5", "osqp>=0.6", "pyyaml>=6"],
+    extras_require={
+        "sim": ["pybullet>=3.2.5"],
+        "report": ["matplotlib>=3.7", "tqdm>=4.60"],
+        "perception": ["torch>=2.0", "opencv-python-headless>=4.8"],
+        "dev": ["pytest>=8", "pytest-benchmark>=4", "ruff>=0.6", "control>=0.10"],
+    },
+    zip_safe=True,
+    entry_points={"console_scripts": [f"safe-control-demo = {PACKAGE}.demo:main"]},
+)
