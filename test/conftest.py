@@ -1,4 +1,5 @@
 """Shared seeded data for the control tests."""
+
 from __future__ import annotations
 
 import numpy as np

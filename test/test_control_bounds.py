@@ -1,4 +1,5 @@
 """Monte Carlo checks of the error bounds on closed-loop data with excitation."""
+
 import numpy as np
 import pytest
 
@@ -38,11 +39,15 @@ def test_data_dependent_bound_covers(collect, inst):
     assert hits / TRIALS >= 1 - DELTA - MC_TOL
 
 
-def test_bootstrap_bound_covers(collect, inst):
+@pytest.mark.parametrize("resimulate", [True, False], ids=["policy", "fitted-policy"])
+def test_bootstrap_bound_covers(collect, inst, resimulate):
     hits = 0
     for seed in range(TRIALS):
         X, U, policy, est, err = _trial(collect, inst, 300, seed)
-        hits += _covers(bootstrap_bounds(est, X, U, policy, DELTA, n_boot=100, seed=seed), err)
+        bounds = bootstrap_bounds(
+            est, X[:-1], U, X[1:], DELTA, policy if resimulate else None, n_boot=100, seed=seed
+        )
+        hits += _covers(bounds, err)
     assert hits / TRIALS >= 1 - DELTA - MC_TOL
 
 
@@ -58,9 +63,9 @@ def test_bounds_and_errors_shrink_like_one_over_sqrt_T(collect, inst):
         for seed in range(20):
             X, U, policy, est, err = _trial(collect, inst, int(T), 1000 + seed)
             dd = data_dependent_bounds(est, inst.model.sigma_w, DELTA, PRIOR_RADIUS)
-            bb = bootstrap_bounds(est, X, U, policy, DELTA, n_boot=50, seed=seed)
+            bb = bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, policy, n_boot=50, seed=seed)
             rows.append((max(err), max(dd.eps_A, dd.eps_B), max(bb.eps_A, bb.eps_B)))
-        for key, col in zip(med, np.median(rows, axis=0)):
+        for key, col in zip(med, np.median(rows, axis=0), strict=True):
             med[key].append(col)
     for key, values in med.items():
         assert _slope(steps, values) == pytest.approx(-0.5, abs=0.15), key

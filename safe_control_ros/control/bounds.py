@@ -3,6 +3,7 @@
 Norm: the induced infinity-norm (largest absolute row sum), the one robust SLS with
 polytope constraints and bounded disturbances needs (||dA x||_inf <= eps_A ||x||_inf).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -10,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import as_vector, in_range, positive_int
+from .checks import as_matrix, in_range, positive_int
 from .excitation import Policy
-from .sysid import Estimate, check_trajectory
+from .sysid import Estimate
 
 
 @dataclass(frozen=True)
@@ -69,31 +70,67 @@ def _max_l1_on_ellipsoid(W: np.ndarray) -> float:
 
 def bootstrap_bounds(
     est: Estimate,
-    states,
-    inputs,
-    policy: Policy,
+    x,
+    u,
+    x_next,
     delta: float,
+    policy: Policy | None = None,
     n_boot: int = 200,
     seed: int = 0,
 ) -> ErrorBounds:
-    """Parametric bootstrap (Dean et al., FoCM 2019, Alg. 2) for one closed-loop trajectory.
+    """Bootstrap bound (Dean et al., FoCM 2019, Alg. 2) from transitions x (T, n),
+    u (T, m), x_next (T, n) that `est` was fitted on.
 
-    Re-simulates `n_boot` trajectories of the same length from the same x0 under
-    (Ahat, Bhat), the data-collection `policy` and residuals resampled with replacement,
-    re-fits each with the same ridge and prior, and returns the (1 - delta/2) quantiles of
-    the A and B errors (joint level 1 - delta by a union bound). Approximate: its coverage
-    rests on the bootstrap principle, not on a theorem, and needs enough data for
-    (Ahat, Bhat) to resemble the truth (in our tests: a few hundred steps).
+    Re-simulates `n_boot` trajectories of length T from x[0] under (Ahat, Bhat), the
+    data-collection `policy` and residuals resampled with replacement. Without a policy
+    (one too costly to re-run, such as an MPC) it uses `fitted_policy(x, u)`, the linear
+    feedback that best explains the inputs plus resampled input residuals. Each replicate
+    is re-fitted with the same ridge and prior; returns the (1 - delta/2) quantiles of the
+    A and B errors (joint level 1 - delta by a union bound). Approximate:
+    its coverage rests on the bootstrap principle, not on a theorem, and needs enough data
+    for (Ahat, Bhat) to resemble the truth (in our tests: a few hundred steps).
     """
-    X, U = check_trajectory(states, inputs)
+    n, m = est.B.shape
+    X = as_matrix("x", x, (None, n))
+    T = X.shape[0]
+    U = as_matrix("u", u, (T, m))
+    Y = as_matrix("x_next", x_next, (T, n))
     delta = in_range("delta", delta, 0.0, 1.0, open_low=True)
     M = positive_int("n_boot", n_boot, 10)
-    n, T = X.shape[1], U.shape[0]
     rng = np.random.default_rng(seed)
-    residuals = X[1:] - X[:-1] @ est.A.T - U @ est.B.T
+    residuals = Y - X @ est.A.T - U @ est.B.T
     residuals -= residuals.mean(axis=0)
     residuals *= np.sqrt(T / max(T - est.gram.shape[0], 1))  # undo the fit's shrinkage
-    x = np.broadcast_to(as_vector("states[0]", X[0], n), (M, n)).copy()
+    policy = fitted_policy(X, U) if policy is None else policy
+    gram, cross = _resimulated(est, X[0], T, policy, residuals, M, rng)
+    theta = np.linalg.solve(gram, np.swapaxes(cross, 1, 2)).swapaxes(1, 2)
+    q = 1 - delta / 2
+    return ErrorBounds(
+        eps_A=float(np.quantile(inf_norm(theta[:, :, :n] - est.A), q)),
+        eps_B=float(np.quantile(inf_norm(theta[:, :, n:] - est.B), q)),
+        delta=delta,
+        method="bootstrap",
+    )
+
+
+def fitted_policy(x: np.ndarray, u: np.ndarray) -> Policy:
+    """u = K x + k + e fitted by least squares to x (T, n), u (T, m); the returned policy
+    adds residuals e resampled with replacement (a surrogate of the data's controller)."""
+    Z = np.hstack([x, np.ones((x.shape[0], 1))])
+    gain = np.linalg.lstsq(Z, u, rcond=None)[0]  # (n+1, m)
+    residuals = u - Z @ gain
+
+    def policy(states: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        picks = residuals[rng.integers(0, residuals.shape[0], size=states.shape[0])]
+        return states @ gain[:-1] + gain[-1] + picks
+
+    return policy
+
+
+def _resimulated(est: Estimate, x0, T: int, policy: Policy, residuals, M: int, rng):
+    """Statistics of M trajectories re-simulated under (Ahat, Bhat) and `policy`."""
+    n = est.A.shape[0]
+    x = np.broadcast_to(x0, (M, n)).copy()
     gram = np.broadcast_to(est.ridge * np.eye(est.gram.shape[0]), (M, *est.gram.shape)).copy()
     cross = np.broadcast_to(est.ridge * est.prior, (M, *est.prior.shape)).copy()
     for _ in range(T):
@@ -103,11 +140,4 @@ def bootstrap_bounds(
         gram += z[:, :, None] * z[:, None, :]
         cross += x_next[:, :, None] * z[:, None, :]
         x = x_next
-    theta = np.linalg.solve(gram, np.swapaxes(cross, 1, 2)).swapaxes(1, 2)
-    q = 1 - delta / 2
-    return ErrorBounds(
-        eps_A=float(np.quantile(inf_norm(theta[:, :, :n] - est.A), q)),
-        eps_B=float(np.quantile(inf_norm(theta[:, :, n:] - est.B), q)),
-        delta=delta,
-        method="bootstrap",
-    )
+    return gram, cross

@@ -1,4 +1,5 @@
 """Argument checks that fail with a message naming the argument and what was expected."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,8 @@ import numpy as np
 def as_matrix(name: str, value, shape: tuple[int | None, int | None]) -> np.ndarray:
     """Return `value` as a finite float matrix of `shape` (None = any size)."""
     arr = np.asarray(value, dtype=float)
-    if arr.ndim != 2 or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+    wrong = arr.ndim != 2 or any(s not in (None, a) for s, a in zip(shape, arr.shape, strict=True))
+    if wrong:
         want = "x".join("?" if s is None else str(s) for s in shape)
         raise ValueError(f"{name}: expected a {want} matrix, got shape {arr.shape}")
     return _finite(name, arr)
@@ -17,7 +19,9 @@ def as_vector(name: str, value, size: int | None = None) -> np.ndarray:
     """Return `value` as a finite float vector of length `size` (None = any length)."""
     arr = np.asarray(value, dtype=float)
     if arr.ndim != 1 or (size is not None and arr.shape[0] != size):
-        raise ValueError(f"{name}: expected a vector of length {size or '?'}, got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected a vector of length {size or '?'}, got shape {arr.shape}"
+        )
     return _finite(name, arr)
 
 

@@ -1,4 +1,5 @@
 """Bounded excitation signals eta with |eta_j| <= sigma_eta_j, seeded."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

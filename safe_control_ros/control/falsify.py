@@ -1,5 +1,6 @@
 """Falsification: true systems on the boundary of the error set, worst-case disturbances,
 and simulation of plans and controllers against them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,7 +68,9 @@ class Episode:
     def cost(self, Q: np.ndarray, R: np.ndarray, x_ref=None) -> float:
         """sum_t |x_t - x_ref|_Q^2 + |u_t|_R^2 over the run."""
         e = self.states[:-1] - (0.0 if x_ref is None else x_ref)
-        return float(np.einsum("ti,ij,tj->", e, Q, e) + np.einsum("ti,ij,tj->", self.inputs, R, self.inputs))
+        return float(
+            np.einsum("ti,ij,tj->", e, Q, e) + np.einsum("ti,ij,tj->", self.inputs, R, self.inputs)
+        )
 
 
 def closed_loop(

@@ -1,4 +1,5 @@
 """The part every receding-horizon problem here shares: nominal model, cost and solve."""
+
 from __future__ import annotations
 
 import time
@@ -40,14 +41,15 @@ class HorizonProblem:
         self.Q = as_matrix("Q", Q, (n, n))
         self.R = as_matrix("R", R, (m, m))
         self.T = positive_int("horizon", horizon)
+        self.sqrt_Q, self.sqrt_R = psd_sqrt("Q", self.Q), psd_sqrt("R", self.R)
         self.P = _terminal_cost(terminal_cost, model, self.Q, self.R)
+        self.sqrt_P = psd_sqrt("terminal_cost", self.P)
         self.solver = solver
         self.solver_options = dict(solver_options or {})
         self._x0 = cp.Parameter(n, name="x0")
         self._xref = cp.Parameter(n, name="x_ref", value=np.zeros(n))
         self._z = cp.Variable((self.T + 1, n), name="z")
         self._v = cp.Variable((self.T, m), name="v")
-        self.sqrt_Q, self.sqrt_R, self.sqrt_P = (psd_sqrt(M) for M in (self.Q, self.R, self.P))
         constraints, cost = self._formulate()
         self._problem = cp.Problem(cp.Minimize(cost), constraints)
 
@@ -102,13 +104,15 @@ def _terminal_cost(terminal_cost, model: UncertainModel, Q: np.ndarray, R: np.nd
             return lqr(model.A, model.B, Q, R).P
         if terminal_cost == "none":
             return np.zeros_like(Q)
-        raise ValueError(f"terminal_cost: expected 'lqr', 'none' or a matrix, got {terminal_cost!r}")
+        raise ValueError(
+            f"terminal_cost: expected 'lqr', 'none' or a matrix, got {terminal_cost!r}"
+        )
     return as_matrix("terminal_cost", terminal_cost, Q.shape)
 
 
-def psd_sqrt(M: np.ndarray) -> np.ndarray:
+def psd_sqrt(name: str, M: np.ndarray) -> np.ndarray:
     """S with S S^T = M for a symmetric positive semi-definite M."""
     w, V = np.linalg.eigh((M + M.T) / 2)
     if not np.allclose(M, M.T) or w.min() < -1e-9 * max(1.0, abs(w).max()):
-        raise ValueError("cost matrix: expected symmetric positive semi-definite")
+        raise ValueError(f"{name}: expected a symmetric positive semi-definite matrix")
     return V * np.sqrt(np.clip(w, 0.0, None))

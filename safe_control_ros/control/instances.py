@@ -1,4 +1,5 @@
 """Reference problem instances shared by the tests, the benchmarks and the examples."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,10 @@ class Instance:
 
 
 def lane_keeping(
-    eps: float = 0.002, sigma_w: float = 0.005, dt: float = 0.1, speed: float = 1.0,
+    eps: float = 0.002,
+    sigma_w: float = 0.005,
+    dt: float = 0.1,
+    speed: float = 1.0,
     wheelbase: float = 0.325,
 ) -> Instance:
     """Kinematic bicycle in the lane frame, linearised on a straight lane at `speed` (m/s).

@@ -1,4 +1,5 @@
 """Certainty-equivalent LQR from the discrete algebraic Riccati equation (baseline)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

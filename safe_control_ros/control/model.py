@@ -1,4 +1,5 @@
 """The uncertain linear model and the safe set the controllers are given."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,4 +55,6 @@ class SafeSet:
 
     def violations(self, states: np.ndarray, inputs: np.ndarray, tol: float = 0.0) -> int:
         """Number of steps where states (..., n) or inputs (..., m) leave the set."""
-        return int(np.sum(~self.state.contains(states, tol)) + np.sum(~self.inputs.contains(inputs, tol)))
+        return int(
+            np.sum(~self.state.contains(states, tol)) + np.sum(~self.inputs.contains(inputs, tol))
+        )

@@ -1,5 +1,6 @@
 """Certainty-equivalent (nominal) MPC baseline: the plan trusts the model and ignores
 disturbances, model error and excitation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,17 @@ class NominalMPC(HorizonProblem):
     def _extract(self) -> tuple[Plan, Certificate | None]:
         T, n, m = self.T, self.model.n, self.model.m
         Phi_u = np.zeros((T, T + 1, m, n))
-        z, Phi_x = rollout_responses(self.model.A, self.model.B, self._x0.value, self._v.value, Phi_u)
-        plan = Plan(self.model.A, self.model.B, z, self._v.value.copy(), Phi_x, Phi_u,
-                    np.zeros(T + 1), float(self._problem.value))
+        z, Phi_x = rollout_responses(
+            self.model.A, self.model.B, self._x0.value, self._v.value, Phi_u
+        )
+        plan = Plan(
+            self.model.A,
+            self.model.B,
+            z,
+            self._v.value.copy(),
+            Phi_x,
+            Phi_u,
+            np.zeros(T + 1),
+            float(self._problem.value),
+        )
         return plan, None

@@ -1,4 +1,5 @@
 """A receding-horizon plan: nominal trajectory plus causal feedback on model mismatch."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

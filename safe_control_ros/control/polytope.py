@@ -1,4 +1,5 @@
 """Polytopes {x : H x <= h} for state and input constraints."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

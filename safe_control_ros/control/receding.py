@@ -1,4 +1,5 @@
 """Receding-horizon loop: re-solve each step; on failure keep following the last plan."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -18,6 +18,7 @@ constraint row f: f^T z_t + sum_k c_k ||f^T Phi_x[t,k]||_1 <= b (inputs also by 
 The schedule c_k = s + eta (tau + ... + tau^k) is fixed before the solve (cvxpy parameters),
 so the problem is convex; tau and eta are its two knobs.
 """
+
 from __future__ import annotations
 
 import cvxpy as cp
@@ -64,7 +65,7 @@ class RobustSLS(HorizonProblem):
         super().__init__(model, safe_set, Q, R, horizon, **options)
 
     def set_schedule(self, tau: float, eta: float | None = None) -> None:
-        """Set c_k = s + eta (tau + ... + tau^k), tau in (0, 1). eta defaults to the worst
+        """Set c_k = s + eta (tau + ... + tau^k), tau in (0, 1]. eta defaults to the worst
         model error over the safe set, (eps_A max||x|| + eps_B max||u||) / tau, so that
         c_1 covers the first step from any safe state."""
         self.tau = in_range("tau", tau, 0.0, 1.0, open_low=True)
@@ -89,7 +90,9 @@ class RobustSLS(HorizonProblem):
         for k, X in enumerate(self._X, start=1):
             cons.append(X[:n] == np.eye(n))
             if k < T:
-                cons.append(X[n:] == _blkdiag(A, T - k) @ X[:-n] + _blkdiag(B, T - k) @ self._U[k - 1])
+                cons.append(
+                    X[n:] == _blkdiag(A, T - k) @ X[:-n] + _blkdiag(B, T - k) @ self._U[k - 1]
+                )
         tight_x = self._tightening(F, self._X, first_t=1)  # t = 1..T
         tight_u = self._tightening(G, self._U, first_t=0)  # t = 0..T-1
         exc_u = np.abs(G) @ self.sigma_eta
@@ -131,7 +134,9 @@ class RobustSLS(HorizonProblem):
         for k, Phi in enumerate(Phis[: T - 1], start=1):
             size = (T - k) * rows  # blocks t = k..T-1
             absrows = cp.sum(cp.abs(Phi[:size]), axis=1)
-            total = total + self._c[k - 1] * (_placement((k - 1) * rows, size, (T - 1) * rows) @ absrows)
+            total = total + self._c[k - 1] * (
+                _placement((k - 1) * rows, size, (T - 1) * rows) @ absrows
+            )
         return cp.max(cp.reshape(total, (T - 1, rows), order="C"), axis=1)
 
     def _h2_cost(self) -> cp.Expression:
@@ -150,15 +155,29 @@ class RobustSLS(HorizonProblem):
         Phi_u = np.zeros((T, T + 1, m, n))
         for k, U in enumerate(self._U, start=1):
             Phi_u[k:, k] = U.value.reshape(T - k, m, n)
-        z, Phi_x = rollout_responses(self.model.A, self.model.B, self._x0.value, self._v.value, Phi_u)
-        plan = Plan(self.model.A, self.model.B, z, self._v.value.copy(), Phi_x, Phi_u,
-                    self.c.copy(), float(self._problem.value))
+        z, Phi_x = rollout_responses(
+            self.model.A, self.model.B, self._x0.value, self._v.value, Phi_u
+        )
+        plan = Plan(
+            self.model.A,
+            self.model.B,
+            z,
+            self._v.value.copy(),
+            Phi_x,
+            Phi_u,
+            self.c.copy(),
+            float(self._problem.value),
+        )
         cert = certify(plan, self.model, self.safe_set, self.sigma_eta, self.tau, self.eta)
         return plan, cert
 
 
 def certify(
-    plan: Plan, model: UncertainModel, safe_set: SafeSet, sigma_eta: np.ndarray, tau: float,
+    plan: Plan,
+    model: UncertainModel,
+    safe_set: SafeSet,
+    sigma_eta: np.ndarray,
+    tau: float,
     eta: float,
 ) -> Certificate:
     """Recompute the robustness conditions of `plan` for `model` in numpy (no solver)."""

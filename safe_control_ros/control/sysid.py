@@ -3,6 +3,7 @@
 Both solve  min_Theta  sum_t ||x_{t+1} - Theta z_t||^2 + lam ||Theta - Theta0||_F^2,
 z_t = [x_t; u_t], Theta = [A B], so they agree to rounding (Theta0: prior, default 0).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,0 +1,115 @@
+"""Falsification of robust SLS: true systems on the boundary of the error set, vertex
+disturbances and excitation; the certainty-equivalent baseline must fail the same test."""
+
+import numpy as np
+import pytest
+
+from safe_control_ros.control.excitation import Excitation
+from safe_control_ros.control.falsify import closed_loop, rollout_plan, sample_true_systems
+from safe_control_ros.control.instances import lane_keeping, normalized
+from safe_control_ros.control.mpc import NominalMPC
+from safe_control_ros.control.plan import Plan, rollout_responses
+from safe_control_ros.control.receding import RecedingHorizon
+from safe_control_ros.control.sls import RobustSLS, certify
+
+X0 = np.array([0.5, 0.2, 0.3])
+X_REF = np.array([1.0, 0.0, 0.0])  # hug the left lane edge: constraints are active
+
+
+@pytest.fixture(scope="module")
+def inst():
+    return normalized(lane_keeping(eps=0.02, sigma_w=0.01))
+
+
+def _robust(inst, horizon):
+    return RobustSLS(inst.model, inst.safe_set, inst.Q, inst.R, horizon, sigma_eta=inst.sigma_eta)
+
+
+def _nominal(inst, horizon):
+    return NominalMPC(inst.model, inst.safe_set, inst.Q, inst.R, horizon)
+
+
+def _plan_violations(inst, plan: Plan, count: int, seed: int) -> np.ndarray:
+    """Violations per sampled true system when following `plan` over its horizon."""
+    rng = np.random.default_rng(seed)
+    As, Bs = sample_true_systems(inst.model, count, rng)
+    states, inputs = rollout_plan(plan, As, Bs, inst.model.sigma_w, inst.sigma_eta, rng)
+    bad_x = ~inst.safe_set.state.contains(states[:, 1:])
+    bad_u = ~inst.safe_set.inputs.contains(inputs)
+    return bad_x.sum(axis=1) + bad_u.sum(axis=1), states
+
+
+def test_robust_plan_is_safe_for_500_sampled_true_systems(inst):
+    sol = _robust(inst, 10).solve(X0, X_REF)
+    assert sol.status == "optimal" and sol.certificate.verified
+    violations, states = _plan_violations(inst, sol.plan, 500, seed=1)
+    assert violations.sum() == 0
+    assert sol.certificate.state_margin < 1e-4  # the tightened constraints are active
+    assert states[:, :, 0].max() > X0[0] + 0.1  # and it does drive towards the edge
+
+
+def test_certainty_equivalent_plan_violates_on_the_same_systems(inst):
+    sol = _nominal(inst, 10).solve(X0, X_REF)
+    violations, _ = _plan_violations(inst, sol.plan, 500, seed=1)
+    assert (violations > 0).mean() > 0.2
+
+
+def _closed_loop_violations(inst, problem, systems: int, steps: int) -> tuple[int, list]:
+    rng = np.random.default_rng(7)
+    As, Bs = sample_true_systems(inst.model, systems, rng)
+    total, statuses = 0, []
+    for i in range(systems):
+        controller = RecedingHorizon(problem, excitation=Excitation(inst.sigma_eta, i, "sign"))
+        episode = closed_loop(controller, As[i], Bs[i], X0, steps, inst.model.sigma_w, rng, X_REF)
+        total += episode.violations(inst.safe_set)
+        statuses += episode.statuses
+    return total, statuses
+
+
+def test_closed_loop_robust_is_safe_and_certainty_equivalent_is_not(inst):
+    """20 boundary systems x 200 steps (the bench script runs 500 systems)."""
+    robust, statuses = _closed_loop_violations(inst, _robust(inst, 5), 20, 200)
+    assert robust == 0
+    assert statuses.count("emergency") == 0
+    nominal, _ = _closed_loop_violations(inst, _nominal(inst, 5), 20, 200)
+    assert nominal > 100
+
+
+def test_certificate_detects_a_tampered_plan(inst):
+    problem = _robust(inst, 6)
+    sol = problem.solve(X0, X_REF)
+    assert sol.certificate.verified
+    pushed = sol.plan.v.copy()
+    pushed[:, 0] += 0.2  # steer harder towards the edge than the plan allows
+    bad = Plan(**{**sol.plan.__dict__, "v": pushed})
+    z, _ = rollout_responses(bad.A, bad.B, X0, pushed, bad.Phi_u)
+    bad = Plan(**{**bad.__dict__, "z": z})
+    cert = certify(bad, inst.model, inst.safe_set, inst.sigma_eta, problem.tau, problem.eta)
+    assert not cert.verified and cert.state_margin < 0
+
+
+def test_infeasible_solve_falls_back_to_the_last_plan_then_emergency(inst):
+    problem = _robust(inst, 5)
+    controller = RecedingHorizon(problem, emergency_input=[0.0, -1.0])
+    first = controller.step(X0, X_REF)
+    assert first.status == "optimal"
+    x1 = first.plan.A @ X0 + first.plan.B @ first.u + 0.01
+    controller.set_problem(_robust(normalized(lane_keeping(eps=0.5, sigma_w=0.01)), 5))
+    second = controller.step(x1, X_REF)
+    assert (second.status, second.solve_status) == ("fallback", "infeasible")
+    delta = x1 - first.plan.A @ X0 - first.plan.B @ first.u_cmd
+    np.testing.assert_allclose(second.u, first.plan.input(1, delta[None]))
+    x = x1
+    for _ in range(3):  # plan steps 2, 3, 4 of the horizon-5 plan
+        step = controller.step(x, X_REF)
+        x = step.plan.A @ x + step.plan.B @ step.u if step.plan else x
+    assert step.status == "fallback" and step.plan_step == 4
+    last = controller.step(x, X_REF)
+    assert last.status == "emergency"
+    np.testing.assert_allclose(last.u, [0.0, -1.0])
+
+
+def test_solver_error_is_a_status_not_an_exception(inst):
+    problem = RobustSLS(inst.model, inst.safe_set, inst.Q, inst.R, 3, solver="NO_SUCH_SOLVER")
+    sol = problem.solve(X0)
+    assert sol.status == "failed" and sol.plan is None and "NO_SUCH_SOLVER" in sol.message
