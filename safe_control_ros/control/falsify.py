@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .excitation import Excitation
+from .horizon import HorizonProblem
 from .model import SafeSet, UncertainModel
 from .plan import Plan
 from .receding import RecedingHorizon
@@ -95,3 +97,49 @@ def closed_loop(
         statuses.append(step.status)
         times.append(step.solve_time)
     return Episode(np.array(states), np.array(inputs), statuses, np.array(times))
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    systems: int
+    steps: int
+    violations: int  # constraint-violating steps over all systems
+    violating_systems: int
+    statuses: dict[str, int]  # controller statuses over all steps
+
+
+def closed_loop_campaign(
+    problem: HorizonProblem,
+    sigma_eta,
+    systems: int,
+    steps: int,
+    x0,
+    x_ref=None,
+    seed: int = 7,
+) -> CampaignResult:
+    """Closed loop of `problem` (receding horizon with vertex excitation sigma_eta) on
+    `systems` true systems sampled on the boundary of its model's error set, with vertex
+    disturbances, for `steps` steps each."""
+    rng = np.random.default_rng(seed)
+    model = problem.model
+    As, Bs = sample_true_systems(model, systems, rng)
+    violations, violating, statuses = 0, 0, []
+    for i in range(systems):
+        controller = RecedingHorizon(problem, excitation=Excitation(sigma_eta, seed + i, "sign"))
+        episode = closed_loop(controller, As[i], Bs[i], x0, steps, model.sigma_w, rng, x_ref)
+        count = episode.violations(problem.safe_set)
+        violations += count
+        violating += count > 0
+        statuses += episode.statuses
+    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+    return CampaignResult(systems, steps, violations, violating, counts)
+
+
+def perturbed_model(A, B, eps: float, sigma_w: float, seed: int = 0) -> UncertainModel:
+    """A coarse prior whose nominal (A, B) lies on the boundary of the eps-ball around the
+    given system (seeded direction), so the given system is a worst case for it."""
+    rng = np.random.default_rng(seed)
+    n, m = np.shape(B)
+    dA = boundary_errors(rng, 1, n, n, eps)[0]
+    dB = boundary_errors(rng, 1, n, m, eps)[0]
+    return UncertainModel(np.asarray(A) + dA, np.asarray(B) + dB, eps, eps, sigma_w)
