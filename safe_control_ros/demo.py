@@ -3,6 +3,7 @@ robust SLS control at the lane edge; writes plots and a summary table.
 
     safe-control-demo --out out/demo [--learn-steps 1600] [--operate-steps 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,15 +36,28 @@ def main(argv: list[str] | None = None) -> int:
     plant = LinearPlant(truth.model.A, truth.model.B, 0.001, np.zeros(3), seed=args.seed)
     loop = SafeLearningLoop(
         ModelLearner(prior, delta=0.05, seed=args.seed),
-        truth.safe_set, truth.Q, truth.R, horizon=5, sigma_eta=[0.15, 0.15], seed=args.seed,
+        truth.safe_set,
+        truth.Q,
+        truth.R,
+        horizon=5,
+        sigma_eta=[0.15, 0.15],
+        seed=args.seed,
     )
     x_ref = np.array([1.0, 0.0, 0.0])  # drive along the left lane edge
     with tqdm(total=args.learn_steps + args.operate_steps, desc="steps", unit="step") as bar:
         loop.run(plant, args.learn_steps, learning=True, progress=bar.update)
         loop.stop_learning()
         loop.run(plant, args.operate_steps, learning=False, x_ref=x_ref, progress=bar.update)
-    rows = write_report(args.out, loop.log, truth.safe_set, truth.Q, truth.R, x_ref,
-                        STATE_NAMES, "Safe learning on the lane-keeping model")
+    rows = write_report(
+        args.out,
+        loop.log,
+        truth.safe_set,
+        truth.Q,
+        truth.R,
+        x_ref,
+        STATE_NAMES,
+        "Safe learning on the lane-keeping model",
+    )
     for phase, row in rows.items():
         print(f"{phase:>10}: " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()))
     print(f"report: {args.out / 'report.md'}")

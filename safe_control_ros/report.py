@@ -1,4 +1,5 @@
 """The demo's report: plots as PNG and a summary table as Markdown."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from .control.loop import LoopLog  # noqa: E402
-from .control.model import SafeSet  # noqa: E402
+from .control.loop import LoopLog
+from .control.model import SafeSet
 
 
 def summary(log: LoopLog, safe_set: SafeSet, Q, R, x_ref) -> dict[str, float]:
@@ -25,11 +26,16 @@ def summary(log: LoopLog, safe_set: SafeSet, Q, R, x_ref) -> dict[str, float]:
         rows[phase] = {
             "steps": int(mask.sum()),
             "violations": safe_set.violations(x, u) if mask.any() else 0,
-            "cost per step": float(np.mean(np.einsum("ti,ij,tj->t", e, Q, e)
-                                           + np.einsum("ti,ij,tj->t", u, R, u))) if mask.any() else 0.0,
+            "cost per step": float(
+                np.mean(np.einsum("ti,ij,tj->t", e, Q, e) + np.einsum("ti,ij,tj->t", u, R, u))
+            )
+            if mask.any()
+            else 0.0,
             "solve ms p50": float(np.percentile(times[mask], 50)) if mask.any() else 0.0,
             "solve ms p95": float(np.percentile(times[mask], 95)) if mask.any() else 0.0,
-            "fallback steps": sum(s != "optimal" for s, k in zip(log.statuses, mask, strict=True) if k),
+            "fallback steps": sum(
+                s != "optimal" for s, k in zip(log.statuses, mask, strict=True) if k
+            ),
         }
     return rows
 
@@ -43,13 +49,23 @@ def write_report(out: Path, log: LoopLog, safe_set: SafeSet, Q, R, x_ref, names,
     _plot_eps(out / "eps.png", log)
     _plot_times(out / "solve_times.png", log)
     keys = list(next(iter(rows.values())))
-    lines = [f"# {title}", "", "| phase | " + " | ".join(keys) + " |",
-             "|---" * (len(keys) + 1) + "|"]
+    lines = [
+        f"# {title}",
+        "",
+        "| phase | " + " | ".join(keys) + " |",
+        "|---" * (len(keys) + 1) + "|",
+    ]
     for phase, row in rows.items():
         cells = [f"{row[k]:.3g}" if isinstance(row[k], float) else str(row[k]) for k in keys]
         lines.append(f"| {phase} | " + " | ".join(cells) + " |")
-    lines += ["", "![trajectory](trajectory.png)", "![margins](margins.png)",
-              "![eps](eps.png)", "![solve times](solve_times.png)", ""]
+    lines += [
+        "",
+        "![trajectory](trajectory.png)",
+        "![margins](margins.png)",
+        "![eps](eps.png)",
+        "![solve times](solve_times.png)",
+        "",
+    ]
     (out / "report.md").write_text("\n".join(lines))
     return rows
 

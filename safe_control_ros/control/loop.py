@@ -1,5 +1,6 @@
 """The safe-learning loop: robust control with excitation while learning, re-fitting the
 model as data arrive, then robust control without excitation on the learned model."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ import numpy as np
 
 from .excitation import Excitation, check_sigma_eta
 from .learning import ModelLearner
-from .model import SafeSet, UncertainModel
+from .model import SafeSet
 from .receding import ControlStep, RecedingHorizon
 from .sls import RobustSLS
 
