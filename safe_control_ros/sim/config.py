@@ -1,0 +1,220 @@
+"""Validated, frozen parameter sets of the simulated car world and of the car's nominal model.
+
+Both are read from `config/car.yaml` in the ROS 2 parameter layout
+(`<section>: ros__parameters: {name: value}`, flat names, SI units). Every parameter is
+checked when the dataclass is built: a wrong type, sign, size or range raises `ValueError`
+naming the parameter and the allowed range.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import yaml
+
+INF = math.inf
+P = TypeVar("P", bound="_Parameters")
+OVAL_ARC = 3 * math.pi  # m, half circle of radius 3 m
+
+
+def _param(
+    default: Any = MISSING,
+    low: float = -INF,
+    high: float = INF,
+    *,
+    open_low: bool = False,
+    size: int | None = None,
+) -> Any:
+    """A dataclass field with its validation rule; the default's type (float, int or a tuple
+    of floats; float without a default) is the parameter's type.
+
+    Values must lie in [low, high] ((low, high] if `open_low`); a tuple has `size` elements
+    (None: one or more) and the rule applies to each element.
+    """
+    kind = float if default is MISSING else type(default)
+    rule = {"kind": kind, "low": low, "high": high, "open_low": open_low, "size": size}
+    return field(default=default, metadata=rule)
+
+
+def _check_number(name: str, value: Any, rule: dict) -> float | int:
+    integer = rule["kind"] is int
+    number_types = (int,) if integer else (int, float)
+    bracket = "(" if rule["open_low"] else "["
+    what = "an integer" if integer else "a number"
+    allowed = f"{what} in {bracket}{rule['low']}, {rule['high']}]"
+    ok = isinstance(value, number_types) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        above = value > rule["low"] if rule["open_low"] else value >= rule["low"]
+        ok = above and value <= rule["high"]
+    if not ok:
+        raise ValueError(f"{name}: expected {allowed}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _check(name: str, value: Any, rule: dict) -> Any:
+    if rule["kind"] is not tuple:
+        return _check_number(name, value, rule)
+    size = rule["size"]
+    if not isinstance(value, list | tuple) or len(value) < 1 or size not in (None, len(value)):
+        want = f"a list of {size}" if size else "a non-empty list of"
+        raise ValueError(f"{name}: expected {want} numbers, got {value!r}")
+    return tuple(_check_number(f"{name}[{i}]", v, rule) for i, v in enumerate(value))
+
+
+class _Parameters:
+    """Base of the parameter dataclasses: validation on construction and loading from YAML."""
+
+    SECTION: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            name = f"{self.SECTION}.{f.name}"
+            object.__setattr__(self, f.name, _check(name, getattr(self, f.name), f.metadata))
+        self._check_consistency()
+
+    def _check_consistency(self) -> None:
+        """Checks that involve several parameters (raise ValueError)."""
+
+    @classmethod
+    def from_dict(cls: type[P], params: dict[str, Any]) -> P:
+        """Build from {parameter name: value}; unknown names are rejected, missing ones default."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(
+                f"{cls.SECTION}: unknown parameter(s) {unknown}; known: {sorted(known)}"
+            )
+        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in params]
+        if missing:
+            raise ValueError(f"{cls.SECTION}: missing required parameter(s) {missing}")
+        return cls(**params)
+
+    @classmethod
+    def from_yaml(cls: type[P], path: str | Path) -> P:
+        """Build from the `<SECTION>: ros__parameters:` mapping of a ROS 2 parameter file."""
+        with open(path, encoding="utf-8") as stream:
+            document = yaml.safe_load(stream) or {}
+        try:
+            params = document[cls.SECTION]["ros__parameters"]
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"{path}: expected a '{cls.SECTION}: ros__parameters:' mapping"
+            ) from None
+        return cls.from_dict(params)
+
+
+def _multiple_of(name: str, value: float, step: float, step_name: str) -> None:
+    """Require value = k * step for an integer k >= 0 (up to rounding)."""
+    k = round(value / step)
+    if abs(value - k * step) > 1e-9 * max(1.0, value):
+        raise ValueError(f"{name}: expected a multiple of {step_name} = {step}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SimConfig(_Parameters):
+    """Every parameter of the simulated car world (the unknown plant). SI units."""
+
+    SECTION: ClassVar[str] = "sim"
+
+    seed: int = _param(0, 0)  # seeds gusts, brightness and pixel noise
+    # Timing
+    physics_dt: float = _param(1 / 240, 0.0, 0.02, open_low=True)  # s, physics step
+    control_period: float = _param(0.1, 0.0, 1.0, open_low=True)  # s, multiple of physics_dt
+    camera_period: float = _param(0.1, 0.0, 10.0)  # s, multiple of physics_dt; 0: camera off
+    watchdog_timeout: float = _param(0.5, 0.0, 10.0, open_low=True)  # s without a command
+    # Track: segments of constant curvature from the origin along +x; default: an oval lap.
+    # Lengths in m (arc length), curvatures in 1/m (> 0 turns left).
+    track_lengths: tuple[float, ...] = _param((6.0, OVAL_ARC, 6.0, OVAL_ARC), 0.0, open_low=True)
+    track_curvatures: tuple[float, ...] = _param((0.0, 1 / 3, 0.0, 1 / 3), -5.0, 5.0)
+    lane_half_width: float = _param(0.4, 0.05, 5.0)  # m, centreline to marking centre
+    marking_width: float = _param(0.05, 0.005, 0.5)  # m, white lane-edge line
+    # Car (pybullet_data racecar)
+    reference_speed: float = _param(1.5, 0.0, 5.0, open_low=True)  # m/s, e_v = speed - this
+    mass_scale: float = _param(1.0, 0.1, 10.0)  # 1, multiplies every link mass and inertia
+    tyre_friction: float = _param(1.0, 0.01, 5.0)  # 1, tyre-ground Coulomb coefficient
+    steering_limit: float = _param(0.35, 0.0, 1.0, open_low=True)  # rad, |command| saturates
+    steering_time_constant: float = _param(0.03, 0.0, 2.0)  # s, first-order servo lag
+    accel_max: float = _param(2.0, 0.0, 20.0, open_low=True)  # m/s^2, command saturates
+    decel_max: float = _param(3.0, 0.0, 20.0, open_low=True)  # m/s^2, brake; command >= -this
+    max_speed: float = _param(3.0, 0.0, 5.0, open_low=True)  # m/s, drive speed set-point cap
+    motor_torque_max: float = _param(0.6, 0.0, 10.0, open_low=True)  # N m per rear wheel
+    drive_time_constant: float = _param(0.05, 0.02, 2.0)  # s, speed loop at nominal mass
+    # Disturbance: lateral gust force on the car, piecewise constant, uniform in [-max, max]
+    gust_force_max: float = _param(5.0, 0.0, 100.0)  # N
+    gust_period: float = _param(0.5, 0.0, 10.0, open_low=True)  # s between gust changes
+    # Dashboard camera (pose in the car frame base_link: x forward, y left, z up)
+    camera_width: int = _param(64, 8, 1024)  # px
+    camera_height: int = _param(64, 8, 1024)  # px
+    camera_fov: float = _param(1.4, 0.1, 2.8)  # rad, vertical field of view
+    camera_position: tuple[float, ...] = _param((0.3, 0.0, 0.3), -2.0, 2.0, size=3)  # m
+    # rad: roll, pitch (> 0 looks down), yaw
+    camera_rpy: tuple[float, ...] = _param((0.0, 0.5, 0.0), -math.pi, math.pi, size=3)
+    # Lighting: direction towards the light (world frame), ambient and diffuse coefficients
+    light_direction: tuple[float, ...] = _param((0.4, 0.3, 1.0), -1e3, 1e3, size=3)
+    light_ambient: float = _param(0.6, 0.0, 1.0)  # 1, ambient light coefficient
+    light_diffuse: float = _param(0.4, 0.0, 1.0)  # 1, diffuse light coefficient
+    brightness_jitter: float = _param(0.1, 0.0, 0.9)  # 1, per-frame gain in [1-j, 1+j]
+    pixel_noise_std: float = _param(2.0, 0.0, 128.0)  # 8-bit intensity levels, Gaussian
+
+    @property
+    def road_half_width(self) -> float:
+        """Centreline to the asphalt edge (m), half a marking width beyond the marking."""
+        return self.lane_half_width + 1.5 * self.marking_width
+
+    def _check_consistency(self) -> None:
+        s = self.SECTION
+        if len(self.track_lengths) != len(self.track_curvatures):
+            raise ValueError(
+                f"{s}.track_curvatures: expected {len(self.track_lengths)} values (one per "
+                f"track_lengths entry), got {len(self.track_curvatures)}"
+            )
+        for i, length in enumerate(self.track_lengths):
+            kappa = self.track_curvatures[i]
+            if abs(kappa) * length >= 2 * math.pi:
+                raise ValueError(
+                    f"{s}.track_lengths[{i}]: expected less than one full turn "
+                    f"(< {2 * math.pi / abs(kappa)} m at curvature {kappa}), got {length}"
+                )
+            if abs(kappa) * self.road_half_width >= 1.0:
+                raise ValueError(
+                    f"{s}.track_curvatures[{i}]: expected |curvature| < 1 / road half-width "
+                    f"(lane_half_width + 1.5 marking_width) = {1 / self.road_half_width}, "
+                    f"got {kappa}"
+                )
+        if not self.marking_width < self.lane_half_width:
+            raise ValueError(
+                f"{s}.marking_width: expected less than lane_half_width = "
+                f"{self.lane_half_width}, got {self.marking_width}"
+            )
+        if not any(self.light_direction):
+            raise ValueError(f"{s}.light_direction: expected a non-zero vector, got (0, 0, 0)")
+        for name in ("control_period", "camera_period", "gust_period"):
+            _multiple_of(f"{s}.{name}", getattr(self, name), self.physics_dt, "physics_dt")
+
+
+@dataclass(frozen=True)
+class CarModelConfig(_Parameters):
+    """The controller's starting knowledge: lane-frame model prior and safe set. SI units.
+
+    The nominal (A0, B0) follow from (wheelbase, speed, sample_time) by
+    `lane_model.linearise`; eps_A0, eps_B0, sigma_w bound its error (measured, see
+    `model_error`). Safe set: |e_y| <= e_y_max, |e_psi| <= e_psi_max, |e_v| <= e_v_max,
+    |steering - feed-forward| <= steering_max, accel_min <= accel <= accel_max.
+    """
+
+    SECTION: ClassVar[str] = "car_model"
+
+    eps_A0: float = _param(low=0.0)  # bound on ||A_true - A0||_inf
+    eps_B0: float = _param(low=0.0)  # bound on ||B_true - B0||_inf
+    sigma_w: float = _param(low=0.0)  # bound on ||w||_inf, state units
+    wheelbase: float = _param(0.325, 0.0, 5.0, open_low=True)  # m, rear to front axle
+    speed: float = _param(1.5, 0.0, 10.0, open_low=True)  # m/s, linearisation speed
+    sample_time: float = _param(0.1, 0.0, 1.0, open_low=True)  # s
+    e_y_max: float = _param(0.25, 0.0, open_low=True)  # m
+    e_psi_max: float = _param(0.35, 0.0, math.pi, open_low=True)  # rad
+    e_v_max: float = _param(0.5, 0.0, open_low=True)  # m/s
+    steering_max: float = _param(0.2, 0.0, 1.0, open_low=True)  # rad
+    accel_max: float = _param(2.0, 0.0, open_low=True)  # m/s^2
+    accel_min: float = _param(-3.0, high=0.0)  # m/s^2 (braking)

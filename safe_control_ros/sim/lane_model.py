@@ -1,0 +1,90 @@
+"""The car model the controller starts from: a kinematic bicycle in the lane frame, linearised.
+
+State x = [e_y (m), e_psi (rad), e_v (m/s)], input u = [delta (rad), a (m/s^2)]; the
+reference point is the rear-axle centre (base_link of the racecar). Nonlinear model at speed
+v = v_ref + e_v on a centreline of curvature kappa (1/m):
+
+    e_y'   = v sin(e_psi)
+    e_psi' = v tan(delta_ff + delta) / L - kappa v cos(e_psi) / (1 - kappa e_y)
+    e_v'   = a
+
+Curvature is handled as a known offset: the caller steers delta_ff + delta with the
+feed-forward delta_ff = atan(L kappa) (`steering_feedforward`), which makes x = 0 an
+equilibrium on an arc of constant curvature. Where the curvature jumps (straight to arc), the
+curvature half a sample ahead (at s + v dt / 2) halves the error of that step; the measured
+model error assumes this look-ahead (`model_error.command_lane_keeping`).
+
+The linear model is taken about the straight-line equilibrium (kappa = 0, x = 0, u = 0) and
+discretised exactly with the input held over each sample time dt (zero-order hold):
+
+    x+ = A0 x + B0 u,  A0 = [[1, v dt, 0], [0, 1, 0], [0, 0, 1]],
+                       B0 = [[v^2 dt^2 / (2 L), 0], [v dt / L, 0], [0, dt]].
+
+What it leaves out (curvature terms of order kappa^2 v dt, steering servo lag, tyre slip,
+gusts) is the model error eps_A0, eps_B0, sigma_w, measured in `model_error`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.linalg import expm
+
+from ..control.lqr import lqr
+from ..control.model import SafeSet, UncertainModel
+from ..control.polytope import Polytope
+from .config import CarModelConfig
+
+
+def bicycle_rates(
+    x: np.ndarray, u: np.ndarray, speed: float, wheelbase: float, curvature: float = 0.0
+) -> np.ndarray:
+    """Time derivative (3,) of the lane-frame state x (3,) under input u (2,) (see module)."""
+    e_y, e_psi, e_v = x
+    delta, accel = u
+    v = speed + e_v
+    turn = v * math.tan(steering_feedforward(curvature, wheelbase) + delta) / wheelbase
+    track_turn = curvature * v * math.cos(e_psi) / (1.0 - curvature * e_y)
+    return np.array([v * math.sin(e_psi), turn - track_turn, accel])
+
+
+def steering_feedforward(curvature: float, wheelbase: float) -> float:
+    """Steering angle (rad) that follows a circle of `curvature` (1/m) with a bicycle of
+    `wheelbase` (m)."""
+    return math.atan(wheelbase * curvature)
+
+
+def linearise(speed: float, wheelbase: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """(A0 (3, 3), B0 (3, 2)) of the bicycle at `speed` m/s on a straight, sample time dt s."""
+    Ac = np.array([[0.0, speed, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    Bc = np.array([[0.0, 0.0], [speed / wheelbase, 0.0], [0.0, 1.0]])
+    block = np.zeros((5, 5))
+    block[:3, :3], block[:3, 3:] = Ac, Bc
+    exact = expm(block * dt)  # [[A0, B0], [0, I]]
+    return exact[:3, :3], exact[:3, 3:]
+
+
+def lane_keeping_gain(A0: np.ndarray, B0: np.ndarray) -> np.ndarray:
+    """A small stabilising feedback u = -K x, K (2, 3): LQR on (A0, B0) with each state and
+    input weighted by the inverse square of its scale (0.1 m, 0.1 rad, 0.2 m/s; 0.1 rad,
+    1 m/s^2)."""
+    Q = np.diag([1 / 0.1**2, 1 / 0.1**2, 1 / 0.2**2])
+    R = np.diag([1 / 0.1**2, 1 / 1.0**2])
+    return lqr(A0, B0, Q, R).K
+
+
+def nominal_model(config: CarModelConfig) -> UncertainModel:
+    """The prior (A0, B0, eps_A0, eps_B0, sigma_w) for the controller."""
+    A0, B0 = linearise(config.speed, config.wheelbase, config.sample_time)
+    return UncertainModel(
+        A=A0, B=B0, eps_A=config.eps_A0, eps_B=config.eps_B0, sigma_w=config.sigma_w
+    )
+
+
+def safe_set(config: CarModelConfig) -> SafeSet:
+    """State box |e_y|, |e_psi|, |e_v| <= limits and input box on (delta, a), as polytopes."""
+    state = Polytope.box([config.e_y_max, config.e_psi_max, config.e_v_max])
+    inputs = Polytope.box(
+        [config.steering_max, config.accel_max], [-config.steering_max, config.accel_min]
+    )
+    return SafeSet(state=state, inputs=inputs)

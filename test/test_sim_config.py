@@ -1,0 +1,68 @@
+"""Parameter sets: loading from config/car.yaml and clear errors for bad values."""
+from pathlib import Path
+
+import pytest
+
+from safe_control_ros.sim.config import CarModelConfig, SimConfig
+from safe_control_ros.sim.lane_model import nominal_model, safe_set
+
+CAR_YAML = Path(__file__).resolve().parents[1] / "config" / "car.yaml"
+
+
+def test_yaml_sections_load():
+    sim = SimConfig.from_yaml(CAR_YAML)
+    assert sim == SimConfig()  # the file states the defaults explicitly
+    model = CarModelConfig.from_yaml(CAR_YAML)
+    assert model.sample_time == sim.control_period
+    assert model.speed == sim.reference_speed
+    assert model.e_y_max < sim.lane_half_width
+
+
+def test_car_model_gives_prior_and_safe_set():
+    model = CarModelConfig.from_yaml(CAR_YAML)
+    prior = nominal_model(model)
+    assert prior.A.shape == (3, 3) and prior.B.shape == (3, 2)
+    assert (prior.eps_A, prior.eps_B, prior.sigma_w) == (model.eps_A0, model.eps_B0, model.sigma_w)
+    box = safe_set(model)
+    assert box.state.contains([model.e_y_max, -model.e_psi_max, 0.0])
+    assert not box.state.contains([model.e_y_max + 1e-3, 0.0, 0.0])
+    assert box.inputs.contains([0.0, model.accel_min])
+    assert not box.inputs.contains([0.0, model.accel_min - 1e-3])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"camera_width": 0}, r"sim.camera_width: expected an integer in \[8, 1024\], got 0"),
+        ({"camera_width": 64.0}, r"sim.camera_width: expected an integer"),
+        ({"physics_dt": -0.01}, r"sim.physics_dt: expected a number in \(0.0, 0.02\]"),
+        ({"steering_time_constant": "fast"}, r"sim.steering_time_constant: expected a number"),
+        ({"tyre_friction": float("nan")}, r"sim.tyre_friction: expected a number"),
+        ({"seed": True}, r"sim.seed: expected an integer"),
+        ({"camera_rpy": [0.0, 0.5]}, r"sim.camera_rpy: expected a list of 3 numbers"),
+        ({"camera_position": [0.0, 0.0, 9.0]}, r"sim.camera_position\[2\]: expected a number"),
+        ({"track_curvatures": [0.0]}, r"sim.track_curvatures: expected 4 values"),
+        ({"track_lengths": [20.0], "track_curvatures": [0.5]}, r"sim.track_lengths\[0\]"),
+        ({"track_lengths": [1.0], "track_curvatures": [3.0]}, r"sim.track_curvatures\[0\]"),
+        ({"control_period": 0.101}, r"sim.control_period: expected a multiple of physics_dt"),
+        ({"marking_width": 0.45}, r"sim.marking_width: expected less than lane_half_width"),
+        ({"camera_widht": 64}, r"sim: unknown parameter\(s\) \['camera_widht'\]"),
+    ],
+)
+def test_bad_sim_parameter_named_in_error(params, message):
+    with pytest.raises(ValueError, match=message):
+        SimConfig.from_dict(params)
+
+
+def test_car_model_requires_measured_bounds():
+    with pytest.raises(ValueError, match=r"missing required parameter\(s\) \['sigma_w'\]"):
+        CarModelConfig.from_dict({"eps_A0": 0.1, "eps_B0": 0.1})
+    with pytest.raises(ValueError, match=r"car_model.eps_B0: expected a number in \[0.0, inf\]"):
+        CarModelConfig.from_dict({"eps_A0": 0.1, "eps_B0": -0.1, "sigma_w": 0.01})
+
+
+def test_yaml_without_section_rejected(tmp_path):
+    path = tmp_path / "other.yaml"
+    path.write_text("controller:\n  ros__parameters: {}\n")
+    with pytest.raises(ValueError, match="expected a 'sim: ros__parameters:' mapping"):
+        SimConfig.from_yaml(path)
