@@ -1,0 +1,85 @@
+"""Sim node: steps the PyBullet car world and publishes what a real car's sensors would.
+
+Publishes /clock (rosgraph_msgs/Clock, sim time), /camera/image_raw (sensor_msgs/Image,
+rgb8, frame camera_link), /odom (nav_msgs/Odometry, odom -> base_link, ground truth) and
+/lane_state (std_msgs/Float64MultiArray [s, e_y, e_psi, e_v, curvature], ground truth);
+subscribes to /drive (ackermann_msgs/AckermannDriveStamped: steering_angle rad,
+acceleration m/s^2). Parameters: the `sim` section of config/car.yaml (SimConfig).
+"""
+
+from __future__ import annotations
+
+from ..runtime import messages as msg
+from ..runtime.parameters import declare_config
+from ..sim.config import SimConfig
+from ..sim.track import wrap_angle
+from ..sim.world import CarWorld
+from .qos import RELIABLE, SENSOR_DATA
+
+LANE_LABELS = ("s", "e_y", "e_psi", "e_v", "curvature")
+
+
+class SimNode:
+    """Advances the world by `physics_dt` multiples on a timer of period `control_period`."""
+
+    def __init__(self, node) -> None:
+        self.node = node
+        self.config = declare_config(node, SimConfig)
+        self.world = CarWorld(self.config)
+        self.log = node.get_logger()
+        self._last_image_stamp = -1.0
+        self._last_yaw = self.world.pose().yaw
+        self._braking = False
+
+        self.clock_pub = node.create_publisher(msg.Clock, "/clock", RELIABLE)
+        self.image_pub = node.create_publisher(msg.Image, "/camera/image_raw", SENSOR_DATA)
+        self.odom_pub = node.create_publisher(msg.Odometry, "/odom", RELIABLE)
+        self.lane_pub = node.create_publisher(msg.Float64MultiArray, "/lane_state", RELIABLE)
+        node.create_subscription(msg.AckermannDriveStamped, "/drive", self.on_drive, RELIABLE)
+        node.create_timer(self.config.control_period, self.on_tick)
+
+    def on_drive(self, command) -> None:
+        """Hand the command to the car's command gate; log saturation and rejection."""
+        reason = self.world.command(command.drive.steering_angle, command.drive.acceleration)
+        if reason:
+            self.log.warning(f"/drive: {reason}")
+
+    def on_tick(self) -> None:
+        """Advance physics by one period and publish the new sensor readings."""
+        self.world.step(self.config.control_period)
+        t = self.world.time
+        pose, lane = self.world.pose(), self.world.lane_state()
+        yaw_rate = wrap_angle(pose.yaw - self._last_yaw) / self.config.control_period
+        self._last_yaw = pose.yaw
+        self.clock_pub.publish(msg.clock(t))
+        self.odom_pub.publish(msg.odometry(t, pose.x, pose.y, pose.yaw, pose.speed, yaw_rate))
+        values = (lane.s, lane.e_y, lane.e_psi, lane.e_v, lane.curvature)
+        self.lane_pub.publish(msg.array(values, LANE_LABELS))
+        if self.config.camera_period > 0 and self.world.camera_stamp != self._last_image_stamp:
+            self._last_image_stamp = self.world.camera_stamp
+            image = msg.image(self._last_image_stamp, "camera_link", self.world.camera_image())
+            self.image_pub.publish(image)
+        if self.world.watchdog_tripped != self._braking:
+            self._braking = self.world.watchdog_tripped
+            if self._braking:
+                self.log.warning("no /drive command within the watchdog timeout: braking")
+            else:
+                self.log.info("/drive commands again: watchdog released")
+
+    def destroy(self) -> None:
+        self.world.close()
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point for `ros2 run safe_control_ros sim_node`."""
+    import rclpy
+
+    rclpy.init(args=args)
+    node = rclpy.create_node("sim")
+    sim = SimNode(node)
+    try:
+        rclpy.spin(node)
+    finally:
+        sim.destroy()
+        node.destroy_node()
+        rclpy.try_shutdown()

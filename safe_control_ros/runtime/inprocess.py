@@ -1,0 +1,174 @@
+"""A deterministic in-process runtime: every node in one process, lockstep with a
+simulated clock. Offers the subset of `rclpy.node.Node` the nodes use.
+
+Timers fire in order of due time (ties: order of scheduling); the clock jumps from one due
+time to the next, so a run is reproducible bit for bit and as fast as the callbacks.
+Published messages are queued and delivered (reliably, in order) after the callback that
+published them returns, as an executor would.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import messages
+
+
+@dataclass
+class Parameter:
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class TimePoint:
+    """What `Clock.now()` returns: nanoseconds since the start of the run."""
+
+    nanoseconds: int
+
+    def to_msg(self):
+        return messages.stamp(self.nanoseconds * 1e-9)
+
+
+class Clock:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def now(self) -> TimePoint:
+        return TimePoint(self._runtime.now_ns)
+
+
+class Publisher:
+    def __init__(self, runtime: Runtime, topic: str) -> None:
+        self._runtime, self.topic = runtime, topic
+
+    def publish(self, msg) -> None:
+        self._runtime._enqueue(self.topic, msg)
+
+
+class Timer:
+    def __init__(self, period_ns: int, callback: Callable[[], None]) -> None:
+        self.period_ns, self.callback, self.cancelled = period_ns, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Node:
+    """One node of the in-process graph (the subset of rclpy.node.Node we use)."""
+
+    def __init__(self, runtime: Runtime, name: str, overrides: dict[str, Any]) -> None:
+        self._runtime, self._name = runtime, name
+        self._overrides = dict(overrides)
+        self._params: dict[str, Parameter] = {}
+        self._logger = logging.getLogger(f"safe_control_ros.{name}")
+        self._subscriptions: list[tuple[str, Callable]] = []
+        self._timers: list[Timer] = []
+
+    def get_name(self) -> str:
+        return self._name
+
+    def get_logger(self) -> logging.Logger:
+        return self._logger
+
+    def get_clock(self) -> Clock:
+        return Clock(self._runtime)
+
+    def declare_parameter(self, name: str, value: Any = None, descriptor: Any = None) -> Parameter:
+        """Declare with a default; a value from the configuration overrides it."""
+        param = Parameter(name, self._overrides.get(name, value))
+        self._params[name] = param
+        return param
+
+    def get_parameter(self, name: str) -> Parameter:
+        if name not in self._params:
+            raise ValueError(f"{self._name}.{name}: parameter not declared")
+        return self._params[name]
+
+    def create_publisher(self, msg_type: type, topic: str, qos: Any = None) -> Publisher:
+        return Publisher(self._runtime, topic)
+
+    def create_subscription(self, msg_type: type, topic: str, callback: Callable, qos: Any = None):
+        entry = (topic, callback)
+        self._subscriptions.append(entry)
+        self._runtime._subscribers.setdefault(topic, []).append(callback)
+        return entry
+
+    def create_timer(self, period_s: float, callback: Callable[[], None]) -> Timer:
+        if not period_s > 0:
+            raise ValueError(f"{self._name}: timer period must be > 0 s, got {period_s}")
+        timer = Timer(round(period_s * 1e9), callback)
+        self._timers.append(timer)
+        self._runtime._schedule(timer, self._runtime.now_ns + timer.period_ns)
+        return timer
+
+    def destroy_node(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        for topic, callback in self._subscriptions:
+            self._runtime._subscribers[topic].remove(callback)
+        self._subscriptions.clear()
+
+
+class Runtime:
+    """The graph, the executor and the simulated clock of one in-process run.
+
+    `parameters` maps node name -> {parameter: value}, as in a ROS 2 parameter file."""
+
+    def __init__(self, parameters: dict[str, dict[str, Any]] | None = None) -> None:
+        self.now_ns = 0
+        self._parameters = parameters or {}
+        self._subscribers: dict[str, list[Callable]] = {}
+        self._queue: deque[tuple[str, Any]] = deque()
+        self._timers: list[tuple[int, int, Timer]] = []
+        self._order = itertools.count()
+        self._nodes: list[Node] = []
+
+    def create_node(self, name: str) -> Node:
+        node = Node(self, name, self._parameters.get(name, {}))
+        self._nodes.append(node)
+        return node
+
+    def check_parameters(self) -> None:
+        """Raise ValueError for configured parameters no node declared (typos), once all
+        nodes are built; rclpy would silently ignore them."""
+        for node in self._nodes:
+            unknown = sorted(set(node._overrides) - set(node._params))
+            if unknown:
+                raise ValueError(f"{node.get_name()}: unknown parameter(s) {unknown}")
+
+    @property
+    def now(self) -> float:
+        """Simulated time, s."""
+        return self.now_ns * 1e-9
+
+    def spin_until(self, t_end: float) -> None:
+        """Fire every timer due up to t_end (s), delivering messages after each callback."""
+        end_ns = round(t_end * 1e9)
+        while self._timers and self._timers[0][0] <= end_ns:
+            due, _, timer = heapq.heappop(self._timers)
+            if timer.cancelled:
+                continue
+            self.now_ns = due
+            self._schedule(timer, due + timer.period_ns)
+            timer.callback()
+            self._deliver()
+        self.now_ns = max(self.now_ns, end_ns)
+
+    def _schedule(self, timer: Timer, due_ns: int) -> None:
+        heapq.heappush(self._timers, (due_ns, next(self._order), timer))
+
+    def _enqueue(self, topic: str, msg: Any) -> None:
+        self._queue.append((topic, msg))
+
+    def _deliver(self) -> None:
+        while self._queue:
+            topic, msg = self._queue.popleft()
+            for callback in list(self._subscribers.get(topic, ())):
+                callback(msg)

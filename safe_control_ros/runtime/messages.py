@@ -1,0 +1,168 @@
+"""ROS 2 message classes and builders that work with and without ROS 2.
+
+With ROS 2 the classes are the installed message packages'; without it they come from
+rosbags' typestore (ROS 2 Humble definitions, plus ackermann_msgs from its .msg text),
+with the same names and fields. Builders fill every field, so node code reads the same
+against both; numpy arrays in, numpy arrays out.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+try:  # ROS 2 message packages
+    from ackermann_msgs.msg import AckermannDrive, AckermannDriveStamped
+    from builtin_interfaces.msg import Time
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+    from geometry_msgs.msg import (
+        Point,
+        Pose,
+        PoseStamped,
+        PoseWithCovariance,
+        Quaternion,
+        Twist,
+        TwistStamped,
+        TwistWithCovariance,
+        Vector3,
+    )
+    from nav_msgs.msg import Odometry, Path
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Float64MultiArray, Header, MultiArrayDimension, MultiArrayLayout
+
+    ROS = True
+except ImportError:
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    _ACKERMANN = {
+        "ackermann_msgs/msg/AckermannDrive": (
+            "float32 steering_angle\nfloat32 steering_angle_velocity\nfloat32 speed\n"
+            "float32 acceleration\nfloat32 jerk\n"
+        ),
+        "ackermann_msgs/msg/AckermannDriveStamped": (
+            "std_msgs/Header header\nackermann_msgs/AckermannDrive drive\n"
+        ),
+    }
+    TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
+    for _name, _text in _ACKERMANN.items():
+        TYPESTORE.register(get_types_from_msg(_text, _name))
+    _t = TYPESTORE.types
+    AckermannDrive = _t["ackermann_msgs/msg/AckermannDrive"]
+    AckermannDriveStamped = _t["ackermann_msgs/msg/AckermannDriveStamped"]
+    Time = _t["builtin_interfaces/msg/Time"]
+    DiagnosticArray = _t["diagnostic_msgs/msg/DiagnosticArray"]
+    DiagnosticStatus = _t["diagnostic_msgs/msg/DiagnosticStatus"]
+    KeyValue = _t["diagnostic_msgs/msg/KeyValue"]
+    Point = _t["geometry_msgs/msg/Point"]
+    Pose = _t["geometry_msgs/msg/Pose"]
+    PoseStamped = _t["geometry_msgs/msg/PoseStamped"]
+    PoseWithCovariance = _t["geometry_msgs/msg/PoseWithCovariance"]
+    Quaternion = _t["geometry_msgs/msg/Quaternion"]
+    Twist = _t["geometry_msgs/msg/Twist"]
+    TwistStamped = _t["geometry_msgs/msg/TwistStamped"]
+    TwistWithCovariance = _t["geometry_msgs/msg/TwistWithCovariance"]
+    Vector3 = _t["geometry_msgs/msg/Vector3"]
+    Odometry = _t["nav_msgs/msg/Odometry"]
+    Path = _t["nav_msgs/msg/Path"]
+    Clock = _t["rosgraph_msgs/msg/Clock"]
+    Image = _t["sensor_msgs/msg/Image"]
+    Float64MultiArray = _t["std_msgs/msg/Float64MultiArray"]
+    Header = _t["std_msgs/msg/Header"]
+    MultiArrayDimension = _t["std_msgs/msg/MultiArrayDimension"]
+    MultiArrayLayout = _t["std_msgs/msg/MultiArrayLayout"]
+    ROS = False
+
+
+def stamp(t: float) -> Time:
+    """builtin_interfaces/Time for t seconds."""
+    ns = round(t * 1e9)
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+def seconds(time_msg) -> float:
+    """Seconds of a builtin_interfaces/Time."""
+    return time_msg.sec + 1e-9 * time_msg.nanosec
+
+
+def header(t: float, frame_id: str) -> Header:
+    return Header(stamp=stamp(t), frame_id=frame_id)
+
+
+def clock(t: float) -> Clock:
+    return Clock(clock=stamp(t))
+
+
+def image(t: float, frame_id: str, rgb: np.ndarray) -> Image:
+    """sensor_msgs/Image, encoding rgb8, from an (h, w, 3) uint8 array."""
+    h, w, _ = rgb.shape
+    data = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(-1)
+    return Image(
+        header=header(t, frame_id),
+        height=h,
+        width=w,
+        encoding="rgb8",
+        is_bigendian=0,
+        step=3 * w,
+        data=data.tobytes() if ROS else data,
+    )
+
+
+def image_array(msg: Image, height: int, width: int) -> np.ndarray:
+    """(height, width, 3) uint8 array of an rgb8 image; ValueError for anything else."""
+    if msg.encoding != "rgb8":
+        raise ValueError(f"image.encoding: expected 'rgb8', got {msg.encoding!r}")
+    if (msg.height, msg.width) != (height, width) or msg.step != 3 * width:
+        raise ValueError(
+            f"image size: expected {width}x{height} (step {3 * width}), "
+            f"got {msg.width}x{msg.height} (step {msg.step})"
+        )
+    data = np.frombuffer(bytes(msg.data), dtype=np.uint8)
+    if data.size != height * width * 3:
+        raise ValueError(f"image.data: expected {height * width * 3} bytes, got {data.size}")
+    return data.reshape(height, width, 3)
+
+
+def odometry(t: float, x: float, y: float, yaw: float, speed: float, yaw_rate: float) -> Odometry:
+    """nav_msgs/Odometry of a planar body in frame odom (REP-105), twist in base_link."""
+    zero = np.zeros(36)
+    return Odometry(
+        header=header(t, "odom"),
+        child_frame_id="base_link",
+        pose=PoseWithCovariance(
+            pose=Pose(
+                position=Point(x=float(x), y=float(y), z=0.0),
+                orientation=Quaternion(x=0.0, y=0.0, z=math.sin(yaw / 2), w=math.cos(yaw / 2)),
+            ),
+            covariance=zero,
+        ),
+        twist=TwistWithCovariance(
+            twist=Twist(
+                linear=Vector3(x=float(speed), y=0.0, z=0.0),
+                angular=Vector3(x=0.0, y=0.0, z=float(yaw_rate)),
+            ),
+            covariance=zero,
+        ),
+    )
+
+
+def array(values, labels: tuple[str, ...]) -> Float64MultiArray:
+    """std_msgs/Float64MultiArray with one dimension whose label names the entries."""
+    values = np.asarray(values, dtype=float)
+    dim = MultiArrayDimension(label=",".join(labels), size=values.size, stride=values.size)
+    return Float64MultiArray(layout=MultiArrayLayout(dim=[dim], data_offset=0), data=values)
+
+
+def ackermann(t: float, steering: float, accel: float, speed: float) -> AckermannDriveStamped:
+    """ackermann_msgs/AckermannDriveStamped in base_link: steering (rad), accel (m/s^2)."""
+    return AckermannDriveStamped(
+        header=header(t, "base_link"),
+        drive=AckermannDrive(
+            steering_angle=float(steering),
+            steering_angle_velocity=0.0,
+            speed=float(speed),
+            acceleration=float(accel),
+            jerk=0.0,
+        ),
+    )
