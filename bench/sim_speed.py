@@ -6,6 +6,7 @@ steps that render a frame minus the median step that does not.
 
     python bench/sim_speed.py [--seconds 30]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """The command input stage: saturation, rejection of non-finite values, watchdog."""
+
 import logging
 import math
 

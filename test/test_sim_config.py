@@ -1,10 +1,12 @@
 """Parameter sets: loading from config/car.yaml and clear errors for bad values."""
+
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from safe_control_ros.sim.config import CarModelConfig, SimConfig
-from safe_control_ros.sim.lane_model import nominal_model, safe_set
+from safe_control_ros.sim.lane_model import controller_instance, input_scale, safe_set
 
 CAR_YAML = Path(__file__).resolve().parents[1] / "config" / "car.yaml"
 
@@ -20,9 +22,15 @@ def test_yaml_sections_load():
 
 def test_car_model_gives_prior_and_safe_set():
     model = CarModelConfig.from_yaml(CAR_YAML)
-    prior = nominal_model(model)
-    assert prior.A.shape == (3, 3) and prior.B.shape == (3, 2)
+    inst = controller_instance(model)
+    prior = inst.model
     assert (prior.eps_A, prior.eps_B, prior.sigma_w) == (model.eps_A0, model.eps_B0, model.sigma_w)
+    Dx, Du = np.array(model.state_scale), input_scale(model)
+    np.testing.assert_allclose(Dx[:, None] * prior.A / Dx, np.reshape(model.prior_A, (3, 3)))
+    np.testing.assert_allclose(Dx[:, None] * prior.B / Du, np.reshape(model.prior_B, (3, 2)))
+    corner = np.array([model.e_y_max, -model.e_psi_max, model.e_v_max]) / Dx
+    assert inst.safe_set.state.contains(corner)  # the same box, scaled
+    assert not inst.safe_set.state.contains(corner * 1.01)
     box = safe_set(model)
     assert box.state.contains([model.e_y_max, -model.e_psi_max, 0.0])
     assert not box.state.contains([model.e_y_max + 1e-3, 0.0, 0.0])
@@ -55,10 +63,14 @@ def test_bad_sim_parameter_named_in_error(params, message):
 
 
 def test_car_model_requires_measured_bounds():
+    prior = {"prior_A": [1.0] * 9, "prior_B": [0.0] * 6}
     with pytest.raises(ValueError, match=r"missing required parameter\(s\) \['sigma_w'\]"):
-        CarModelConfig.from_dict({"eps_A0": 0.1, "eps_B0": 0.1})
+        CarModelConfig.from_dict(prior | {"eps_A0": 0.1, "eps_B0": 0.1})
     with pytest.raises(ValueError, match=r"car_model.eps_B0: expected a number in \[0.0, inf\]"):
-        CarModelConfig.from_dict({"eps_A0": 0.1, "eps_B0": -0.1, "sigma_w": 0.01})
+        CarModelConfig.from_dict(prior | {"eps_A0": 0.1, "eps_B0": -0.1, "sigma_w": 0.01})
+    with pytest.raises(ValueError, match=r"car_model.prior_B: expected a list of 6 numbers"):
+        bounds = {"eps_A0": 0.1, "eps_B0": 0.1, "sigma_w": 0.01}
+        CarModelConfig.from_dict(prior | bounds | {"prior_B": [0.0] * 5})
 
 
 def test_yaml_without_section_rejected(tmp_path):

@@ -1,10 +1,12 @@
 """The nominal lane model and the measurement of its error on the simulated car."""
+
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from safe_control_ros.control.bounds import inf_norm
+from safe_control_ros.sim.calibrate import calibrate
 from safe_control_ros.sim.config import CarModelConfig, SimConfig
 from safe_control_ros.sim.lane_model import bicycle_rates, linearise, steering_feedforward
 from safe_control_ros.sim.model_error import measure_model_error
@@ -57,10 +59,12 @@ def test_linear_model_closed_form():
 
 def test_feedforward_makes_the_lane_centre_an_equilibrium_on_an_arc():
     assert steering_feedforward(1 / 3, WHEELBASE) == pytest.approx(np.arctan(WHEELBASE / 3))
-    np.testing.assert_allclose(bicycle_rates(np.zeros(3), np.zeros(2), SPEED, WHEELBASE, 1 / 3),
-                               0.0, atol=1e-12)
-    np.testing.assert_allclose(bicycle_step(np.zeros(3), np.zeros(2), curvature=1 / 3), 0.0,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        bicycle_rates(np.zeros(3), np.zeros(2), SPEED, WHEELBASE, 1 / 3), 0.0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        bicycle_step(np.zeros(3), np.zeros(2), curvature=1 / 3), 0.0, atol=1e-12
+    )
 
 
 def test_car_model_wheelbase_is_the_urdf_wheelbase():
@@ -81,3 +85,14 @@ def test_model_error_measurement_on_a_short_trajectory():
     assert np.all(rms(unexplained) < 0.75 * rms(np.diff(X, axis=0)))
     again = measure_model_error(SimConfig(), duration=4.0, seed=1)
     assert np.array_equal(again.states, m.states)
+
+
+def test_calibration_measures_the_prior_in_controller_coordinates():
+    """Two short runs: the averaged fit is near the configured (120 s x 5) prior and the
+    measured spread and residual are positive and in controller coordinates."""
+    car = CarModelConfig.from_yaml(CAR_YAML)
+    cal = calibrate(SimConfig.from_yaml(CAR_YAML), car, seeds=[0, 1], duration=20.0)
+    np.testing.assert_allclose(cal.A, np.reshape(car.prior_A, (3, 3)), atol=0.06)
+    np.testing.assert_allclose(cal.B, np.reshape(car.prior_B, (3, 2)), atol=0.06)
+    assert 0 < cal.model.eps_A < 0.2 and 0 < cal.model.eps_B < 0.2
+    assert 0 < cal.model.sigma_w < 2 * car.sigma_w

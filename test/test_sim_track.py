@@ -1,4 +1,5 @@
 """Track geometry and the lane frame, checked against circle geometry by hand."""
+
 import math
 
 import numpy as np
@@ -60,7 +61,9 @@ def test_oval_is_closed_and_wraps(oval):
 def test_to_world_and_project_are_inverse(oval):
     rng = np.random.default_rng(0)
     for s, e_y, e_psi in zip(
-        rng.uniform(0, oval.length, 50), rng.uniform(-0.5, 0.5, 50), rng.uniform(-1, 1, 50),
+        rng.uniform(0, oval.length, 50),
+        rng.uniform(-0.5, 0.5, 50),
+        rng.uniform(-1, 1, 50),
         strict=True,
     ):
         assert oval.project(*oval.to_world(s, e_y, e_psi)) == pytest.approx((s, e_y, e_psi))

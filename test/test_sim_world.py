@@ -1,4 +1,5 @@
 """The PyBullet car world: determinism, camera geometry, ground truth, commands, watchdog."""
+
 import dataclasses
 import math
 
@@ -74,7 +75,9 @@ def test_lane_markings_move_right_in_the_image_when_the_car_moves_left():
             world.reset(s=2.0, e_y=e_y)
             columns[e_y] = marking_columns(world.camera_image(), row=30)
     (left_r, right_r), (left_c, right_c), (left_l, right_l) = (
-        columns[-0.1], columns[0.0], columns[0.1]
+        columns[-0.1],
+        columns[0.0],
+        columns[0.1],
     )
     assert left_r + 3 < left_c < left_l - 3
     assert right_r + 3 < right_c < right_l - 3

@@ -45,12 +45,13 @@ def lane_keeping(
     )
 
 
-def normalized(inst: Instance) -> Instance:
-    """The same problem in coordinates where the safe set's bounding box is [-1, 1]^n x
-    [-1, 1]^m: x = Dx xn, u = Du un. Model errors and disturbances keep their values but
-    now mean fractions of the safe set (the inf-norm then weighs every coordinate alike)."""
-    Dx = _half_width(inst.safe_set.state)
-    Du = _half_width(inst.safe_set.inputs)
+def normalized(inst: Instance, state_scale=None, input_scale=None) -> Instance:
+    """The same problem in scaled coordinates x = Dx xn, u = Du un; by default Dx, Du are
+    the half-widths of the safe set's bounding box, which becomes [-1, 1]^n x [-1, 1]^m.
+    Model errors and disturbances keep their values but are now measured in the scaled
+    coordinates (the inf-norm then weighs every coordinate alike)."""
+    Dx = _half_width(inst.safe_set.state) if state_scale is None else np.asarray(state_scale)
+    Du = _half_width(inst.safe_set.inputs) if input_scale is None else np.asarray(input_scale)
     m = inst.model
     return Instance(
         model=UncertainModel(

@@ -1,4 +1,5 @@
 """Quality-of-service profiles: rclpy's when present, depths otherwise."""
+
 from __future__ import annotations
 
 try:

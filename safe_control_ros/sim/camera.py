@@ -4,6 +4,7 @@ The camera looks along its own +x axis with +z up (REP-103 body axes); its pose 
 the car frame base_link. Each frame gets a random brightness gain and Gaussian pixel noise
 from the camera's own random generator.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,10 +38,17 @@ class DashCamera:
         rotation = np.reshape(c.getMatrixFromQuaternion(orientation), (3, 3))
         view = c.computeViewMatrix(eye, np.add(eye, rotation[:, 0]), rotation[:, 2])
         rgba = c.getCameraImage(
-            cfg.camera_width, cfg.camera_height, view, self._projection,
-            lightDirection=cfg.light_direction, lightAmbientCoeff=cfg.light_ambient,
-            lightDiffuseCoeff=cfg.light_diffuse, lightSpecularCoeff=0.0, shadow=0,
-            renderer=p.ER_TINY_RENDERER, flags=p.ER_NO_SEGMENTATION_MASK,
+            cfg.camera_width,
+            cfg.camera_height,
+            view,
+            self._projection,
+            lightDirection=cfg.light_direction,
+            lightAmbientCoeff=cfg.light_ambient,
+            lightDiffuseCoeff=cfg.light_diffuse,
+            lightSpecularCoeff=0.0,
+            shadow=0,
+            renderer=p.ER_TINY_RENDERER,
+            flags=p.ER_NO_SEGMENTATION_MASK,
         )[2]
         image = np.reshape(rgba, (cfg.camera_height, cfg.camera_width, 4))[:, :, :3]
         gain = 1.0 + self._rng.uniform(-cfg.brightness_jitter, cfg.brightness_jitter)

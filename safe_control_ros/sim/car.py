@@ -15,6 +15,7 @@ radius, and the tyres are vertically compliant. Bullet touches a level cylinder 
 edge and a rigid four-wheeled car on a diagonal wheel pair (about 24 N and 6 N per wheel
 instead of 14 N each), which makes the car pull to one side and the light wheels slide.
 """
+
 from __future__ import annotations
 
 import functools
@@ -86,7 +87,9 @@ class Racecar:
         self._torque_per_accel = nominal_mass * self.wheel_radius / 2  # N m / (m/s^2) per wheel
         for link, (mass, _, inertia, *_) in zip(links, dynamics, strict=True):
             client.changeDynamics(
-                self.id, link, mass=mass * config.mass_scale,
+                self.id,
+                link,
+                mass=mass * config.mass_scale,
                 localInertiaDiagonal=[i * config.mass_scale for i in inertia],
             )
             # The car is seen only through its dashboard camera, which does not see the car;
@@ -94,8 +97,11 @@ class Racecar:
             client.changeVisualShape(self.id, link, rgbaColor=[0, 0, 0, 0])
         for j in self._wheels:
             client.changeDynamics(
-                self.id, j, lateralFriction=config.tyre_friction,
-                contactStiffness=TYRE_STIFFNESS, contactDamping=TYRE_DAMPING,
+                self.id,
+                j,
+                lateralFriction=config.tyre_friction,
+                contactStiffness=TYRE_STIFFNESS,
+                contactDamping=TYRE_DAMPING,
             )
         client.setJointMotorControlArray(self.id, self._wheels, p.VELOCITY_CONTROL, forces=[0] * 4)
         self.steering = 0.0  # rad, servo output
@@ -125,8 +131,12 @@ class Racecar:
         L = self.wheelbase
         angles = [math.atan2(L * t, L - side * half * t) for side in (1, -1)]  # left, right
         c.setJointMotorControlArray(
-            self.id, self._steer, p.POSITION_CONTROL, targetPositions=angles,
-            forces=[self._steer_force] * 2, positionGains=[STEER_POSITION_GAIN] * 2,
+            self.id,
+            self._steer,
+            p.POSITION_CONTROL,
+            targetPositions=angles,
+            forces=[self._steer_force] * 2,
+            positionGains=[STEER_POSITION_GAIN] * 2,
         )
         previous = self.speed_setpoint
         self.speed_setpoint = min(max(previous + accel * dt, 0.0), cfg.max_speed)

@@ -6,6 +6,7 @@ and counted; NaN or inf values are ignored (the previous command stays) and coun
 accepted command for `watchdog_timeout` seconds the car brakes at `decel_max` to a stop,
 keeping its last steering angle, until the next accepted command.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,10 @@ class CommandGate:
     def __init__(
         self, steering_limit: float, accel_max: float, decel_max: float, watchdog_timeout: float
     ) -> None:
-        self._limits = {"steering": (-steering_limit, steering_limit),
-                        "accel": (-decel_max, accel_max)}
+        self._limits = {
+            "steering": (-steering_limit, steering_limit),
+            "accel": (-decel_max, accel_max),
+        }
         self._decel_max = decel_max
         self._timeout = watchdog_timeout
         self.reset(0.0)
@@ -48,8 +51,10 @@ class CommandGate:
         bad = [f"{k}={v}" for k, v in values.items() if not math.isfinite(v)]
         if bad:
             self.stats.rejected += 1
-            reason = (f"rejected non-finite command ({', '.join(bad)}); keeping steering="
-                      f"{self.steering} rad, accel={self.accel} m/s^2")
+            reason = (
+                f"rejected non-finite command ({', '.join(bad)}); keeping steering="
+                f"{self.steering} rad, accel={self.accel} m/s^2"
+            )
             _log.warning(reason)
             return reason
         clipped = []

@@ -5,6 +5,7 @@ Both are read from `config/car.yaml` in the ROS 2 parameter layout
 checked when the dataclass is built: a wrong type, sign, size or range raises `ValueError`
 naming the parameter and the allowed range.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,14 +27,15 @@ def _param(
     *,
     open_low: bool = False,
     size: int | None = None,
+    kind: type | None = None,
 ) -> Any:
-    """A dataclass field with its validation rule; the default's type (float, int or a tuple
-    of floats; float without a default) is the parameter's type.
+    """A dataclass field with its validation rule; `kind`, else the default's type (float,
+    int or a tuple of floats; float without a default) is the parameter's type.
 
     Values must lie in [low, high] ((low, high] if `open_low`); a tuple has `size` elements
     (None: one or more) and the rule applies to each element.
     """
-    kind = float if default is MISSING else type(default)
+    kind = kind or (float if default is MISSING else type(default))
     rule = {"kind": kind, "low": low, "high": high, "open_low": open_low, "size": size}
     return field(default=default, metadata=rule)
 
@@ -198,17 +200,24 @@ class SimConfig(_Parameters):
 class CarModelConfig(_Parameters):
     """The controller's starting knowledge: lane-frame model prior and safe set. SI units.
 
-    The nominal (A0, B0) follow from (wheelbase, speed, sample_time) by
-    `lane_model.linearise`; eps_A0, eps_B0, sigma_w bound its error (measured, see
-    `model_error`). Safe set: |e_y| <= e_y_max, |e_psi| <= e_psi_max, |e_v| <= e_v_max,
-    |steering - feed-forward| <= steering_max, accel_min <= accel <= accel_max.
+    The bicycle (A0, B0) follows from (wheelbase, speed, sample_time) by
+    `lane_model.linearise`; its measured error is in `model_error`. The prior the controller
+    uses is the calibrated (prior_A, prior_B) (`calibrate`, physical units, row-major);
+    eps_A0, eps_B0, sigma_w bound its error in controller coordinates x / state_scale,
+    u / input half-widths. Safe set: |e_y| <= e_y_max, |e_psi| <= e_psi_max,
+    |e_v| <= e_v_max, |steering - feed-forward| <= steering_max,
+    accel_min <= accel <= accel_max.
     """
 
     SECTION: ClassVar[str] = "car_model"
 
-    eps_A0: float = _param(low=0.0)  # bound on ||A_true - A0||_inf
-    eps_B0: float = _param(low=0.0)  # bound on ||B_true - B0||_inf
-    sigma_w: float = _param(low=0.0)  # bound on ||w||_inf, state units
+    prior_A: tuple[float, ...] = _param(kind=tuple, size=9)  # calibrated A, row-major, SI
+    prior_B: tuple[float, ...] = _param(kind=tuple, size=6)  # calibrated B, row-major
+    eps_A0: float = _param(low=0.0)  # bound on ||A_true - A_prior||_inf, controller coords
+    eps_B0: float = _param(low=0.0)  # bound on ||B_true - B_prior||_inf, controller coords
+    sigma_w: float = _param(low=0.0)  # bound on ||w||_inf, controller coordinates
+    # m, rad, m/s: the controller works in x / state_scale
+    state_scale: tuple[float, ...] = _param((0.25, 0.7, 0.5), 0.0, size=3, open_low=True)
     wheelbase: float = _param(0.325, 0.0, 5.0, open_low=True)  # m, rear to front axle
     speed: float = _param(1.5, 0.0, 10.0, open_low=True)  # m/s, linearisation speed
     sample_time: float = _param(0.1, 0.0, 1.0, open_low=True)  # s

@@ -23,6 +23,7 @@ discretised exactly with the input held over each sample time dt (zero-order hol
 What it leaves out (curvature terms of order kappa^2 v dt, steering servo lag, tyre slip,
 gusts) is the model error eps_A0, eps_B0, sigma_w, measured in `model_error`.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,6 +31,7 @@ import math
 import numpy as np
 from scipy.linalg import expm
 
+from ..control.instances import Instance, normalized
 from ..control.lqr import lqr
 from ..control.model import SafeSet, UncertainModel
 from ..control.polytope import Polytope
@@ -68,17 +70,37 @@ def lane_keeping_gain(A0: np.ndarray, B0: np.ndarray) -> np.ndarray:
     """A small stabilising feedback u = -K x, K (2, 3): LQR on (A0, B0) with each state and
     input weighted by the inverse square of its scale (0.1 m, 0.1 rad, 0.2 m/s; 0.1 rad,
     1 m/s^2)."""
-    Q = np.diag([1 / 0.1**2, 1 / 0.1**2, 1 / 0.2**2])
-    R = np.diag([1 / 0.1**2, 1 / 1.0**2])
-    return lqr(A0, B0, Q, R).K
+    return lqr(A0, B0, *lane_keeping_weights()).K
 
 
-def nominal_model(config: CarModelConfig) -> UncertainModel:
-    """The prior (A0, B0, eps_A0, eps_B0, sigma_w) for the controller."""
-    A0, B0 = linearise(config.speed, config.wheelbase, config.sample_time)
-    return UncertainModel(
-        A=A0, B=B0, eps_A=config.eps_A0, eps_B=config.eps_B0, sigma_w=config.sigma_w
+def lane_keeping_weights() -> tuple[np.ndarray, np.ndarray]:
+    """(Q (3, 3), R (2, 2)) weighting each state and input by the inverse square of its
+    scale (0.1 m, 0.1 rad, 0.2 m/s; 0.1 rad, 1 m/s^2), physical units."""
+    return np.diag([1 / 0.1**2, 1 / 0.1**2, 1 / 0.2**2]), np.diag([1 / 0.1**2, 1 / 1.0**2])
+
+
+def input_scale(config: CarModelConfig) -> np.ndarray:
+    """(2,) half-widths of the input box: the controller works in u / input_scale."""
+    return np.array([config.steering_max, (config.accel_max - config.accel_min) / 2])
+
+
+def controller_instance(config: CarModelConfig, sigma_eta=(0.0, 0.0)) -> Instance:
+    """The calibrated prior, safe set and lane-keeping weights in controller coordinates
+    x / state_scale, u / input_scale; sigma_eta (2,) in physical units (rad, m/s^2)."""
+    physical = Instance(
+        model=UncertainModel(
+            np.reshape(config.prior_A, (3, 3)),
+            np.reshape(config.prior_B, (3, 2)),
+            config.eps_A0,
+            config.eps_B0,
+            config.sigma_w,
+        ),
+        safe_set=safe_set(config),
+        Q=lane_keeping_weights()[0],
+        R=lane_keeping_weights()[1],
+        sigma_eta=np.asarray(sigma_eta, dtype=float),
     )
+    return normalized(physical, config.state_scale, input_scale(config))
 
 
 def safe_set(config: CarModelConfig) -> SafeSet:

@@ -9,6 +9,7 @@ point estimates from one trajectory, not bounds: config/car.yaml adds a safety f
 
     python -m safe_control_ros.sim.model_error --config config/car.yaml --seeds 0 1 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,20 +44,28 @@ class ModelError:
 def command_lane_keeping(
     world: CarWorld, gain: np.ndarray, eta: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Command steering feed-forward + u, u = -gain x (+ eta), for the next control period.
+    """Command u = -gain x (+ eta) for the next control period (see `command_relative`).
+
+    Returns the state x (3,) and the applied input [steering - feed-forward, accel] (2,).
+    """
+    x = world.lane_state().x
+    u = -gain @ x + (0.0 if eta is None else eta)
+    return x, command_relative(world, u)
+
+
+def command_relative(world: CarWorld, u: np.ndarray) -> np.ndarray:
+    """Command steering feed-forward + u[0] (rad) and acceleration u[1] (m/s^2).
 
     The feed-forward atan(L kappa) uses the curvature half a control period ahead, where
-    the car is mid-interval. Returns the state x (3,) and the applied input
-    [steering - feed-forward, accel] (2,) after the car's saturation.
+    the car is mid-interval. Returns the applied [steering - feed-forward, accel] (2,)
+    after the car's saturation.
     """
-    dt = world.config.control_period
     lane = world.lane_state()
-    ahead = lane.s + world.config.reference_speed * dt / 2
+    ahead = lane.s + world.config.reference_speed * world.config.control_period / 2
     feedforward = steering_feedforward(world.track.curvature(ahead), world.wheelbase)
-    u = -gain @ lane.x + (0.0 if eta is None else eta)
     world.command(feedforward + u[0], u[1])
     steering, accel = world.applied_command
-    return lane.x, np.array([steering - feedforward, accel])
+    return np.array([steering - feedforward, accel])
 
 
 def measure_model_error(
@@ -86,9 +95,15 @@ def measure_model_error(
     est = least_squares(X, U, ridge=1e-8)  # plain least squares; the ridge only regularises
     residuals = X[1:] - X[:-1] @ est.A.T - U @ est.B.T
     return ModelError(
-        A0=A0, B0=B0, estimate=est,
-        eps_A=float(inf_norm(est.A - A0)), eps_B=float(inf_norm(est.B - B0)),
-        residual_max=np.abs(residuals).max(axis=0), states=X, inputs=U, saturated=saturated,
+        A0=A0,
+        B0=B0,
+        estimate=est,
+        eps_A=float(inf_norm(est.A - A0)),
+        eps_B=float(inf_norm(est.B - B0)),
+        residual_max=np.abs(residuals).max(axis=0),
+        states=X,
+        inputs=U,
+        saturated=saturated,
     )
 
 

@@ -5,6 +5,7 @@ REP-103 axes: x forward, y left, z up; yaw counter-clockwise from +x. Lane frame
 s (m) arc length of the nearest centreline point, e_y (m) signed distance from it, positive
 to the left of the centreline, e_psi (rad) = yaw - centreline yaw at s, wrapped to [-pi, pi).
 """
+
 from __future__ import annotations
 
 import math

@@ -12,6 +12,7 @@ Everything random (gusts, image brightness and noise) comes from the seed, and p
 deterministic, so one seed reproduces a run bit for bit, images included. Rendering draws
 from its own random stream: turning the camera off does not change the trajectory.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,7 +68,9 @@ class CarWorld:
         self.track = Track(self.config.track_lengths, self.config.track_curvatures)
         self._p = BulletClient(connection_mode=p.DIRECT)
         self._gate = CommandGate(
-            self.config.steering_limit, self.config.accel_max, self.config.decel_max,
+            self.config.steering_limit,
+            self.config.accel_max,
+            self.config.decel_max,
             self.config.watchdog_timeout,
         )
         dt = self.config.physics_dt
@@ -204,21 +207,28 @@ def _build_scene(client: BulletClient, config: SimConfig, track: Track) -> None:
     """Flat ground coloured as grass, the asphalt lane and its two white edge lines (visual
     meshes only: the car drives on the ground plane)."""
     ground = client.createVisualShape(
-        p.GEOM_BOX, halfExtents=[200, 200, 0.005], visualFramePosition=[0, 0, -0.005],
+        p.GEOM_BOX,
+        halfExtents=[200, 200, 0.005],
+        visualFramePosition=[0, 0, -0.005],
         rgbaColor=GRASS,
     )
     body = client.createMultiBody(0, client.createCollisionShape(p.GEOM_PLANE), ground)
     client.changeDynamics(body, -1, lateralFriction=1.0)  # Bullet multiplies: mu = tyre's
     poses = _lane_poses(track)
     w, m, road = config.lane_half_width, config.marking_width, config.road_half_width
-    strips = [(-road, road, 0.001, ASPHALT),
-              (-w - m / 2, -w + m / 2, 0.002, MARKING),
-              (w - m / 2, w + m / 2, 0.002, MARKING)]
+    strips = [
+        (-road, road, 0.001, ASPHALT),
+        (-w - m / 2, -w + m / 2, 0.002, MARKING),
+        (w - m / 2, w + m / 2, 0.002, MARKING),
+    ]
     for right, left, height, colour in strips:
         vertices, indices = _strip_mesh(poses, right, left, height)
         shape = client.createVisualShape(
-            p.GEOM_MESH, vertices=vertices, indices=indices,
-            normals=[[0.0, 0.0, 1.0]] * len(vertices), rgbaColor=colour,
+            p.GEOM_MESH,
+            vertices=vertices,
+            indices=indices,
+            normals=[[0.0, 0.0, 1.0]] * len(vertices),
+            rgbaColor=colour,
         )
         client.createMultiBody(0, -1, shape)
 
