@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from safe_control_ros.nodes.sim_node import LANE_LABELS, SimNode
+from safe_control_ros.paramfile import load_parameter_file
 from safe_control_ros.runtime import messages as msg
 from safe_control_ros.runtime.inprocess import Runtime
-from safe_control_ros.runtime.parameters import load_parameter_file
 
 CONFIG = "config/car.yaml"
 

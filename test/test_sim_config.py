@@ -76,5 +76,5 @@ def test_car_model_requires_measured_bounds():
 def test_yaml_without_section_rejected(tmp_path):
     path = tmp_path / "other.yaml"
     path.write_text("controller:\n  ros__parameters: {}\n")
-    with pytest.raises(ValueError, match="expected a 'sim: ros__parameters:' mapping"):
+    with pytest.raises(ValueError, match="expected sim parameters in 'sim: ros__parameters:'"):
         SimConfig.from_yaml(path)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..paramfile import node_parameters
 from . import messages
 
 
@@ -119,7 +120,8 @@ class Node:
 class Runtime:
     """The graph, the executor and the simulated clock of one in-process run.
 
-    `parameters` maps node name -> {parameter: value}, as in a ROS 2 parameter file."""
+    `parameters` maps node name -> {parameter: value}, as `paramfile.load_parameter_file`
+    returns; the `/**` section applies to every node."""
 
     def __init__(self, parameters: dict[str, dict[str, Any]] | None = None) -> None:
         self.now_ns = 0
@@ -131,15 +133,16 @@ class Runtime:
         self._nodes: list[Node] = []
 
     def create_node(self, name: str) -> Node:
-        node = Node(self, name, self._parameters.get(name, {}))
+        node = Node(self, name, node_parameters(self._parameters, name))
         self._nodes.append(node)
         return node
 
     def check_parameters(self) -> None:
-        """Raise ValueError for configured parameters no node declared (typos), once all
-        nodes are built; rclpy would silently ignore them."""
+        """Raise ValueError for parameters of a node's own section that it did not declare
+        (typos), once all nodes are built; rclpy would silently ignore them."""
         for node in self._nodes:
-            unknown = sorted(set(node._overrides) - set(node._params))
+            own = self._parameters.get(node.get_name(), {})
+            unknown = sorted(set(own) - set(node._params))
             if unknown:
                 raise ValueError(f"{node.get_name()}: unknown parameter(s) {unknown}")
 

@@ -13,7 +13,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-import yaml
+from ..paramfile import ALL_NODES, load_parameter_file, node_parameters
 
 INF = math.inf
 P = TypeVar("P", bound="_Parameters")
@@ -68,7 +68,9 @@ def _check(name: str, value: Any, rule: dict) -> Any:
 class _Parameters:
     """Base of the parameter dataclasses: validation on construction and loading from YAML."""
 
-    SECTION: ClassVar[str]
+    SECTION: ClassVar[str]  # name in error messages
+    NODE: ClassVar[str]  # the node section of the parameter file that holds them
+    PREFIX: ClassVar[str] = ""  # dotted prefix of their parameter names
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -95,16 +97,17 @@ class _Parameters:
 
     @classmethod
     def from_yaml(cls: type[P], path: str | Path) -> P:
-        """Build from the `<SECTION>: ros__parameters:` mapping of a ROS 2 parameter file."""
-        with open(path, encoding="utf-8") as stream:
-            document = yaml.safe_load(stream) or {}
-        try:
-            params = document[cls.SECTION]["ros__parameters"]
-        except (KeyError, TypeError):
-            raise ValueError(
-                f"{path}: expected a '{cls.SECTION}: ros__parameters:' mapping"
-            ) from None
-        return cls.from_dict(params)
+        """Build from what node NODE receives from a ROS 2 parameter file (names under
+        PREFIX)."""
+        params = node_parameters(load_parameter_file(path), cls.NODE)
+        n = len(cls.PREFIX)
+        mine = {
+            k[n:]: v for k, v in params.items() if k.startswith(cls.PREFIX) and "." not in k[n:]
+        }
+        if not mine:
+            where = f"'{cls.NODE}: ros__parameters:'" + (f" '{cls.PREFIX}*'" if cls.PREFIX else "")
+            raise ValueError(f"{path}: expected {cls.SECTION} parameters in {where}")
+        return cls.from_dict(mine)
 
 
 def _multiple_of(name: str, value: float, step: float, step_name: str) -> None:
@@ -119,6 +122,7 @@ class SimConfig(_Parameters):
     """Every parameter of the simulated car world (the unknown plant). SI units."""
 
     SECTION: ClassVar[str] = "sim"
+    NODE: ClassVar[str] = "sim"
 
     seed: int = _param(0, 0)  # seeds gusts, brightness and pixel noise
     # Timing
@@ -210,6 +214,8 @@ class CarModelConfig(_Parameters):
     """
 
     SECTION: ClassVar[str] = "car_model"
+    NODE: ClassVar[str] = ALL_NODES  # every node that needs the model reads it
+    PREFIX: ClassVar[str] = "car_model."
 
     prior_A: tuple[float, ...] = _param(kind=tuple, size=9)  # calibrated A, row-major, SI
     prior_B: tuple[float, ...] = _param(kind=tuple, size=6)  # calibrated B, row-major

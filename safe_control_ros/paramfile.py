@@ -1,0 +1,48 @@
+"""ROS 2 parameter files: `<node>: ros__parameters: {...}` sections, `/**` for every node.
+
+Nested mappings become dotted names, as ROS 2 reads them (`car_model: {eps_A0: 1}` is the
+parameter `car_model.eps_A0`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ALL_NODES = "/**"
+
+
+def load_parameter_file(path: str | Path) -> dict[str, dict[str, Any]]:
+    """{node name: {dotted parameter name: value}}; ValueError naming the file if malformed."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = yaml.safe_load(stream)
+    except OSError as err:
+        raise ValueError(f"config: cannot read {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"config: {path} is not valid YAML: {err}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"config: {path}: expected a mapping of node names")
+    out = {}
+    for node, section in document.items():
+        params = section.get("ros__parameters") if isinstance(section, dict) else None
+        if not isinstance(params, dict):
+            raise ValueError(f"config: {path}: expected '{node}: ros__parameters:' mapping")
+        out[node] = _flatten(params)
+    return out
+
+
+def node_parameters(file_params: dict[str, dict[str, Any]], node: str) -> dict[str, Any]:
+    """The parameters a node named `node` receives: the `/**` section, then its own."""
+    return file_params.get(ALL_NODES, {}) | file_params.get(node, {})
+
+
+def _flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
