@@ -4,7 +4,8 @@ parameter validation."""
 import numpy as np
 import pytest
 
-from safe_control_ros.nodes.sim_node import LANE_LABELS, SimNode
+from safe_control_ros.nodes.layouts import LANE_STATE
+from safe_control_ros.nodes.sim_node import SimNode
 from safe_control_ros.paramfile import load_parameter_file
 from safe_control_ros.runtime import messages as msg
 from safe_control_ros.runtime.inprocess import Runtime
@@ -42,7 +43,7 @@ def test_sim_node_publishes_clock_sensors_and_ground_truth():
     assert (odom.header.frame_id, odom.child_frame_id) == ("odom", "base_link")
     assert odom.pose.pose.position.x > 1.0  # drove forward at the reference speed
     lane = seen["lane"][-1]
-    assert lane.layout.dim[0].label == ",".join(LANE_LABELS)
+    assert lane.layout.dim[0].label == ",".join(LANE_STATE)
     assert abs(lane.data[1]) < 0.1  # near the centreline
     sim.destroy()
 

@@ -2,7 +2,8 @@
 
 Publishes /clock (rosgraph_msgs/Clock, sim time), /camera/image_raw (sensor_msgs/Image,
 rgb8, frame camera_link), /odom (nav_msgs/Odometry, odom -> base_link, ground truth) and
-/lane_state (std_msgs/Float64MultiArray [s, e_y, e_psi, e_v, curvature], ground truth);
+/lane_state (std_msgs/Float64MultiArray, layouts.LANE_STATE, ground truth with the
+curvature half a control period ahead for the steering feed-forward);
 subscribes to /drive (ackermann_msgs/AckermannDriveStamped: steering_angle rad,
 acceleration m/s^2). Parameters: the `sim` section of config/car.yaml (SimConfig).
 """
@@ -14,9 +15,8 @@ from ..runtime.parameters import declare_config
 from ..sim.config import SimConfig
 from ..sim.track import wrap_angle
 from ..sim.world import CarWorld
+from . import layouts
 from .qos import RELIABLE, SENSOR_DATA
-
-LANE_LABELS = ("s", "e_y", "e_psi", "e_v", "curvature")
 
 
 class SimNode:
@@ -53,8 +53,10 @@ class SimNode:
         self._last_yaw = pose.yaw
         self.clock_pub.publish(msg.clock(t))
         self.odom_pub.publish(msg.odometry(t, pose.x, pose.y, pose.yaw, pose.speed, yaw_rate))
-        values = (lane.s, lane.e_y, lane.e_psi, lane.e_v, lane.curvature)
-        self.lane_pub.publish(msg.array(values, LANE_LABELS))
+        ahead = lane.s + self.config.reference_speed * self.config.control_period / 2
+        curvature = float(self.world.track.curvature(ahead))
+        values = (lane.s, lane.e_y, lane.e_psi, lane.e_v, curvature)
+        self.lane_pub.publish(msg.array(values, layouts.LANE_STATE))
         if self.config.camera_period > 0 and self.world.camera_stamp != self._last_image_stamp:
             self._last_image_stamp = self.world.camera_stamp
             image = msg.image(self._last_image_stamp, "camera_link", self.world.camera_image())
@@ -72,14 +74,6 @@ class SimNode:
 
 def main(args: list[str] | None = None) -> None:
     """Entry point for `ros2 run safe_control_ros sim_node`."""
-    import rclpy
+    from ..runtime.ros import spin
 
-    rclpy.init(args=args)
-    node = rclpy.create_node("sim")
-    sim = SimNode(node)
-    try:
-        rclpy.spin(node)
-    finally:
-        sim.destroy()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin("sim", SimNode, args)

@@ -166,3 +166,39 @@ def ackermann(t: float, steering: float, accel: float, speed: float) -> Ackerman
             jerk=0.0,
         ),
     )
+
+
+def twist_stamped(t: float, frame_id: str, speed: float, yaw_rate: float) -> TwistStamped:
+    """geometry_msgs/TwistStamped: forward speed (m/s) and yaw rate (rad/s)."""
+    return TwistStamped(
+        header=header(t, frame_id),
+        twist=Twist(
+            linear=Vector3(x=float(speed), y=0.0, z=0.0),
+            angular=Vector3(x=0.0, y=0.0, z=float(yaw_rate)),
+        ),
+    )
+
+
+def pose_stamped(t: float, frame_id: str, x: float, y: float, yaw: float) -> PoseStamped:
+    """geometry_msgs/PoseStamped of a planar pose."""
+    return PoseStamped(
+        header=header(t, frame_id),
+        pose=Pose(
+            position=Point(x=float(x), y=float(y), z=0.0),
+            orientation=Quaternion(x=0.0, y=0.0, z=math.sin(yaw / 2), w=math.cos(yaw / 2)),
+        ),
+    )
+
+
+def diagnostics(
+    t: float, name: str, level: int, message: str, values: dict[str, str]
+) -> DiagnosticArray:
+    """diagnostic_msgs/DiagnosticArray with one status (level 0 OK, 1 WARN, 2 ERROR)."""
+    status = DiagnosticStatus(
+        level=level if ROS else np.uint8(level),
+        name=name,
+        message=message,
+        hardware_id="",
+        values=[KeyValue(key=k, value=v) for k, v in values.items()],
+    )
+    return DiagnosticArray(header=header(t, ""), status=[status])

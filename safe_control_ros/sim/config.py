@@ -28,15 +28,19 @@ def _param(
     open_low: bool = False,
     size: int | None = None,
     kind: type | None = None,
+    choices: tuple[str, ...] = (),
 ) -> Any:
     """A dataclass field with its validation rule; `kind`, else the default's type (float,
-    int or a tuple of floats; float without a default) is the parameter's type.
+    int or a tuple of floats; float without a default) is the parameter's type; with
+    `choices` it is a string from those.
 
     Values must lie in [low, high] ((low, high] if `open_low`); a tuple has `size` elements
     (None: one or more) and the rule applies to each element.
     """
     kind = kind or (float if default is MISSING else type(default))
     rule = {"kind": kind, "low": low, "high": high, "open_low": open_low, "size": size}
+    if choices:
+        rule = {"kind": str, "choices": choices}
     return field(default=default, metadata=rule)
 
 
@@ -56,6 +60,10 @@ def _check_number(name: str, value: Any, rule: dict) -> float | int:
 
 
 def _check(name: str, value: Any, rule: dict) -> Any:
+    if rule["kind"] is str:
+        if value not in rule["choices"]:
+            raise ValueError(f"{name}: expected one of {list(rule['choices'])}, got {value!r}")
+        return value
     if rule["kind"] is not tuple:
         return _check_number(name, value, rule)
     size = rule["size"]

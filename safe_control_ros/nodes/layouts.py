@@ -1,0 +1,9 @@
+"""Layouts of the project's std_msgs/Float64MultiArray topics (labels in layout.dim[0])."""
+
+LANE_STATE = ("s", "e_y", "e_psi", "e_v", "curvature_ahead")  # m, m, rad, m/s, 1/m
+MODEL = tuple(
+    [f"A{i}{j}" for i in range(3) for j in range(3)]
+    + [f"B{i}{j}" for i in range(3) for j in range(2)]
+    + ["eps_A", "eps_B", "sigma_w"]
+)  # controller coordinates, row-major
+CONTROL_INPUT = ("u_steering", "u_accel")  # applied input in controller coordinates
