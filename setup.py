@@ -1,4 +1,5 @@
 """Installs safe_control_ros with colcon (ament_python) or with pip."""
+
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -18,7 +19,15 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
     ],
-    install_requires=["numpy>=1.24", "scipy>=1.10", "cvxpy>=1.5", "osqp>=0.6", "pyyaml>=6"],
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "cvxpy>=1.5",
+        "clarabel>=0.9",
+        "osqp>=0.6",
+        "pyyaml>=6",
+        "rosbags>=0.10",
+    ],
     extras_require={
         "sim": ["pybullet>=3.2.5"],
         "report": ["matplotlib>=3.7", "tqdm>=4.60"],
@@ -26,5 +35,13 @@ setup(
         "dev": ["pytest>=8", "pytest-benchmark>=4", "ruff>=0.6", "control>=0.10"],
     },
     zip_safe=True,
-    entry_points={"console_scripts": [f"safe-control-demo = {PACKAGE}.demo:main"]},
+    entry_points={
+        "console_scripts": [
+            f"safe-control-demo = {PACKAGE}.demo:main",
+            f"safe-control-launch = {PACKAGE}.launcher:main",
+            f"sim_node = {PACKAGE}.nodes.sim_node:main",
+            f"estimator_node = {PACKAGE}.nodes.estimator_node:main",
+            f"controller_node = {PACKAGE}.nodes.controller_node:main",
+        ]
+    },
 )

@@ -1,0 +1,74 @@
+"""Launch the safe-learning car: sim (unless use_sim:=false), estimator, controller.
+
+    ros2 launch safe_control_ros car.launch.py [use_sim:=true] [config:=<file>]
+        [track:=oval|straight] [record:=false]
+
+With use_sim:=false (hardware) the car must provide /lane_state
+(std_msgs/Float64MultiArray [s m, e_y m, e_psi rad, e_v m/s, curvature_ahead 1/m]) and
+accept /drive (ackermann_msgs/AckermannDriveStamped) or /cmd_vel
+(geometry_msgs/TwistStamped); its own watchdog must stop it when commands stop.
+record:=true writes every topic to an MCAP bag (ros2 bag, storage mcap).
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, ExecuteProcess
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+PACKAGE = "safe_control_ros"
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = FindPackageShare(PACKAGE)
+    use_sim = LaunchConfiguration("use_sim")
+    track_file = PathJoinSubstitution(
+        [share, "config", ["track_", LaunchConfiguration("track"), ".yaml"]]
+    )
+    params = [LaunchConfiguration("config"), track_file, {"use_sim_time": use_sim}]
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument(
+                "use_sim", default_value="true", description="run the PyBullet car"
+            ),
+            DeclareLaunchArgument(
+                "config",
+                default_value=PathJoinSubstitution([share, "config", "car.yaml"]),
+                description="ROS 2 parameter file",
+            ),
+            DeclareLaunchArgument(
+                "track", default_value="oval", description="config/track_<name>.yaml"
+            ),
+            DeclareLaunchArgument(
+                "record", default_value="false", description="record an MCAP bag"
+            ),
+            Node(
+                package=PACKAGE,
+                executable="sim_node",
+                name="sim",
+                parameters=params,
+                condition=IfCondition(use_sim),
+                output="screen",
+            ),
+            Node(
+                package=PACKAGE,
+                executable="estimator_node",
+                name="estimator",
+                parameters=params,
+                output="screen",
+            ),
+            Node(
+                package=PACKAGE,
+                executable="controller_node",
+                name="controller",
+                parameters=params,
+                output="screen",
+            ),
+            ExecuteProcess(
+                cmd=["ros2", "bag", "record", "--all", "--storage", "mcap"],
+                condition=IfCondition(LaunchConfiguration("record")),
+                output="screen",
+            ),
+        ]
+    )
