@@ -1,7 +1,7 @@
-"""The demo: safe data collection with excitation, least squares with error bounds, then
-robust SLS control at the lane edge; writes plots and a summary table.
+"""The demo: the PyBullet car learns safely, then drives on the learned model; writes
+plots, a summary table and prints progress. No ROS 2 needed (in-process runtime).
 
-    safe-control-demo --out out/demo [--learn-steps 1600] [--operate-steps 200]
+    safe-control-demo [--out out/demo] [--duration 120] [--learning 60] [--track oval]
 """
 
 from __future__ import annotations
@@ -13,50 +13,45 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .control.falsify import perturbed_model
-from .control.instances import lane_keeping, normalized
-from .control.learning import ModelLearner
-from .control.loop import LinearPlant, SafeLearningLoop
+from .launcher import CONFIG, build, parameters
+from .monitor import Monitor
 from .report import write_report
+from .sim.lane_model import lane_keeping_weights, safe_set
 
-STATE_NAMES = ("e_y / 0.2 m", "e_psi / 0.5 rad", "e_v / 0.5 m/s")
+STATE_NAMES = ("e_y (m)", "e_psi (rad)", "e_v (m/s)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("out/demo"))
-    parser.add_argument("--learn-steps", type=int, default=1600)
-    parser.add_argument("--operate-steps", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--config", type=Path, default=CONFIG / "car.yaml")
+    parser.add_argument("--track", default="oval")
+    parser.add_argument("--duration", type=float, default=120.0, help="simulated s")
+    parser.add_argument("--learning", type=float, default=60.0, help="s with excitation")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", UserWarning)  # cvxpy's solver-accuracy notes
 
-    truth = normalized(lane_keeping(eps=0.0, sigma_w=0.001))
-    prior = perturbed_model(truth.model.A, truth.model.B, 0.03, 0.001, seed=args.seed)
-    plant = LinearPlant(truth.model.A, truth.model.B, 0.001, np.zeros(3), seed=args.seed)
-    loop = SafeLearningLoop(
-        ModelLearner(prior, delta=0.05, seed=args.seed),
-        truth.safe_set,
-        truth.Q,
-        truth.R,
-        horizon=5,
-        sigma_eta=[0.15, 0.15],
-        seed=args.seed,
-    )
-    x_ref = np.array([1.0, 0.0, 0.0])  # drive along the left lane edge
-    with tqdm(total=args.learn_steps + args.operate_steps, desc="steps", unit="step") as bar:
-        loop.run(plant, args.learn_steps, learning=True, progress=bar.update)
-        loop.stop_learning()
-        loop.run(plant, args.operate_steps, learning=False, x_ref=x_ref, progress=bar.update)
+    params = parameters(args.config, args.track)
+    params["controller"] |= {"learning_duration": args.learning}
+    runtime, jobs = build(params)
+    car = jobs["controller"].car
+    monitor = Monitor(runtime.create_node("monitor"), car)
+    with tqdm(total=round(args.duration), desc="simulated s", unit="s") as bar:
+        for t in range(1, round(args.duration) + 1):
+            runtime.spin_until(float(t))
+            bar.update()
+    jobs["sim"].destroy()
+    Q, R = lane_keeping_weights()
+    x_ref = np.asarray(jobs["controller"].config.x_ref)
     rows = write_report(
         args.out,
-        loop.log,
-        truth.safe_set,
-        truth.Q,
-        truth.R,
+        monitor.aligned(),
+        safe_set(car),
+        Q,
+        R,
         x_ref,
         STATE_NAMES,
-        "Safe learning on the lane-keeping model",
+        f"Safe learning on the PyBullet car ({args.track} track)",
     )
     for phase, row in rows.items():
         print(f"{phase:>10}: " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()))

@@ -4,10 +4,10 @@ fit with bounds, synthesize robust control."""
 import numpy as np
 import pytest
 
-from safe_control_ros.control.excitation import Excitation
-from safe_control_ros.control.falsify import boundary_errors, closed_loop, vertices
+from safe_control_ros.control.falsify import closed_loop, perturbed_model
 from safe_control_ros.control.instances import lane_keeping, normalized
 from safe_control_ros.control.learning import ModelLearner
+from safe_control_ros.control.loop import LinearPlant, SafeLearningLoop
 from safe_control_ros.control.model import UncertainModel
 from safe_control_ros.control.receding import RecedingHorizon
 from safe_control_ros.control.sls import RobustSLS
@@ -35,34 +35,23 @@ def _operate(truth, model: UncertainModel):
 
 def test_learn_then_control_is_safe_and_improves_with_data(truth):
     A, B = truth.model.A, truth.model.B
-    rng = np.random.default_rng(0)
-    prior = UncertainModel(
-        A + boundary_errors(rng, 1, 3, 3, EPS0)[0],
-        B + boundary_errors(rng, 1, 3, 2, EPS0)[0],
-        EPS0,
-        EPS0,
-        SIGMA_W,
-    )
+    prior = perturbed_model(A, B, EPS0, SIGMA_W, seed=0)
     optimal_cost, *_ = _operate(truth, UncertainModel(A, B, 0.0, 0.0, SIGMA_W))
-    learner = ModelLearner(prior, delta=0.05)
-    collector = RecedingHorizon(
-        RobustSLS(prior, truth.safe_set, truth.Q, truth.R, HORIZON, sigma_eta=SIGMA_ETA),
-        excitation=Excitation(SIGMA_ETA, seed=1),
+    loop = SafeLearningLoop(
+        ModelLearner(prior, delta=0.05), truth.safe_set, truth.Q, truth.R, HORIZON,
+        SIGMA_ETA, refit_every=400, seed=1,
     )
-    x, learning_violations, suboptimality, eps = np.zeros(3), 0, [], []
+    plant = LinearPlant(A, B, SIGMA_W, np.zeros(3), seed=0)
+    suboptimality, eps = [], []
     for samples in (0, 400, 1600):
-        while learner.samples < samples:  # step 1: safe data collection
-            step = collector.step(x)
-            x_next = A @ x + B @ step.u + vertices(rng, np.full(3, SIGMA_W), 3)
-            learning_violations += truth.safe_set.violations(x_next, step.u)
-            learner.add(x, step.u, x_next)
-            x = x_next
-        model = learner.model()  # step 2: least squares with error bounds
-        cost, violations, statuses = _operate(truth, model)  # step 3: robust control
+        loop.run(plant, samples - loop.learner.samples, learning=True)  # step 1 (+ 2)
+        cost, violations, statuses = _operate(truth, loop.model)  # step 3: robust control
         assert violations == 0 and statuses.count("optimal") == len(statuses)
         suboptimality.append(cost / optimal_cost - 1)
-        eps.append(model.eps_A + model.eps_B)
-    assert learning_violations == 0
+        eps.append(loop.model.eps_A + loop.model.eps_B)
+    states, inputs = np.array(loop.log.states[1:]), np.array(loop.log.inputs)
+    assert truth.safe_set.violations(states, inputs) == 0  # safe while learning
+    assert set(loop.log.statuses) == {"optimal"}
     assert eps[0] > eps[1] > eps[2]
     assert suboptimality[0] > suboptimality[1] > suboptimality[2]
     assert suboptimality[2] < 0.1 < suboptimality[0]
