@@ -299,11 +299,22 @@ class Context:
             domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0") or 0)
         self.parameters = parameters or {}
         self.domain_id = domain_id
-        self.participant = DomainParticipant(domain_id, Qos(Policy.Userdata(data=b"enclave=/;")))
-        self._waitset = _WaitSet(self.participant)
+        participant = DomainParticipant(domain_id, Qos(Policy.Userdata(data=b"enclave=/;")))
+        self._participant: DomainParticipant | None = participant
+        self._waitset: _WaitSet | None = _WaitSet(participant)
         self._topics: dict[str, Topic] = {}
         self._nodes: list[Node] = []
         self._shutdown = threading.Event()
+
+    @property
+    def participant(self) -> DomainParticipant:
+        if self._participant is None:
+            raise RuntimeError("DDS context closed")
+        return self._participant
+
+    def _wait(self, timeout_ns: int) -> None:
+        if self._waitset is not None:
+            self._waitset.wait(timeout_ns)
 
     def create_node(self, name: str) -> Node:
         node = Node(self, name, node_parameters(self.parameters, name))
@@ -328,7 +339,7 @@ class Context:
         waits = [w for w in (node._wall_wait_ns() for node in self._nodes) if w is not None]
         wait_ns = min([round(min(timeout_s, MAX_WAIT_S) * 1e9), *waits])
         if wait_ns > 0:
-            self._waitset.wait(wait_ns)
+            self._wait(wait_ns)
         for node in list(self._nodes):
             for subscription in list(node._subscriptions):
                 for sample in subscription.reader.take(TAKE_BATCH):
@@ -352,9 +363,11 @@ class Context:
             node.destroy_node()
         self._topics.clear()
         self._waitset = None
-        self.participant = None
+        self._participant = None  # deleting the participant deletes its readers and writers
 
     def _attach(self, condition: ReadCondition) -> None:
+        if self._waitset is None:
+            raise RuntimeError("DDS context closed")
         self._waitset.attach(condition)
 
     def _detach(self, condition: ReadCondition) -> None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 from . import messages
 
-BAG_VERSION = 9  # rosbag2 metadata version (ROS 2 Jazzy)
+BAG_VERSION: Final = 9  # rosbag2 metadata version (ROS 2 Jazzy)
 DEPTH = 100  # subscription history: recording should not drop messages
 
 
