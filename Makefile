@@ -16,6 +16,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	bash .ci/typecheck
 	$(VENV)/bin/python -m pytest -q test
 
 bench: $(STAMP)

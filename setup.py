@@ -30,6 +30,7 @@ setup(
     ],
     extras_require={
         "sim": ["pybullet>=3.2.5"],
+        "dds": ["cyclonedds>=11"],
         "report": ["matplotlib>=3.7", "tqdm>=4.60"],
         "perception": ["torch>=2.0", "opencv-python-headless>=4.8"],
         "dev": ["pytest>=8", "pytest-benchmark>=4", "ruff>=0.6", "control>=0.10"],

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..control.excitation import Excitation
 from ..control.model import UncertainModel
+from ..control.plan import Plan
 from ..control.receding import ControlStep, RecedingHorizon
 from ..control.sls import RobustSLS
 from ..runtime import messages as msg
@@ -116,14 +117,14 @@ class ControllerNode:
         self.twist_pub.publish(msg.twist_stamped(t, "base_link", speed, yaw_rate))
         self.input_pub.publish(msg.array(step.u, layouts.CONTROL_INPUT))
         if step.plan is not None:
-            self.plan_pub.publish(self._path(t, s, step))
+            self.plan_pub.publish(self._path(t, s, step.plan, step.plan_step))
         level = OK if step.status == "optimal" else (WARN if step.status == "fallback" else ERROR)
         self._diagnose(t, level, step.status, step)
 
-    def _path(self, t: float, s: float, step: ControlStep):
-        """The nominal plan as a path in the lane frame (x: metres ahead, y: e_y)."""
+    def _path(self, t: float, s: float, plan: Plan, plan_step: int):
+        """The rest of the nominal plan as a path in the lane frame (x: arc length, y: e_y)."""
         dt, v = self.config.control_period, self.car.speed
-        z = step.plan.z[step.plan_step :] * self.state_scale
+        z = plan.z[plan_step:] * self.state_scale
         poses = [
             msg.pose_stamped(t + k * dt, "lane", s + v * k * dt, zk[0], zk[1])
             for k, zk in enumerate(z)

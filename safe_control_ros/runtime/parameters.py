@@ -10,7 +10,9 @@ allowed range.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import MISSING, fields
+from typing import Any
 
 try:
     from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
@@ -33,7 +35,7 @@ def declare_config(node, cls):
     return cls.from_dict(values)
 
 
-def _descriptor(name: str, rule: dict):
+def _descriptor(name: str, rule: Mapping[str, Any]):
     """A ParameterDescriptor with the range of `rule` (None without ROS 2)."""
     if ParameterDescriptor is None:
         return None

@@ -9,6 +9,7 @@ naming the parameter and the allowed range.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -44,7 +45,7 @@ def _param(
     return field(default=default, metadata=rule)
 
 
-def _check_number(name: str, value: Any, rule: dict) -> float | int:
+def _check_number(name: str, value: Any, rule: Mapping[str, Any]) -> float | int:
     integer = rule["kind"] is int
     number_types = (int,) if integer else (int, float)
     bracket = "(" if rule["open_low"] else "["
@@ -59,7 +60,7 @@ def _check_number(name: str, value: Any, rule: dict) -> float | int:
     return int(value) if integer else float(value)
 
 
-def _check(name: str, value: Any, rule: dict) -> Any:
+def _check(name: str, value: Any, rule: Mapping[str, Any]) -> Any:
     if rule["kind"] is str:
         if value not in rule["choices"]:
             raise ValueError(f"{name}: expected one of {list(rule['choices'])}, got {value!r}")
