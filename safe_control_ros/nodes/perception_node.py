@@ -1,0 +1,133 @@
+"""Perception node: camera images -> a virtual lane-state sensor with a calibrated bound.
+
+Subscribes to /camera/image_raw (sensor_msgs/Image, rgb8, the map's size); publishes
+/perception/measurement (std_msgs/Float64MultiArray), one message per image and one per
+`watchdog_period` without a fresh image, with five entries labelled in layout.dim[0].label:
+
+    [e_y (m), e_psi (rad), bound_e_y (m), bound_e_psi (rad), valid (1 or 0)]
+
+The true state satisfies |e_y - x_e_y| <= bound_e_y and |e_psi - x_e_psi| <= bound_e_psi
+when valid = 1 (the map's calibrated bound, grown with the estimate's distance outside the
+region R it was calibrated on). valid = 0 (values may be NaN) for a stale image (stamp older
+than `max_image_age` s), no image for `max_image_age` s, an out-of-distribution image
+(`ood_score` > `ood_threshold`), a non-finite estimate, or a wrong encoding/size (logged;
+the node keeps running). Parameters: `perception` section (PerceptionConfig).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ..perception.calibration import bound_of
+from ..perception.maps import load_map
+from ..runtime import messages as msg
+from ..runtime.parameters import declare_config
+from ..sim.config import _check, _param, _Parameters
+from .qos import RELIABLE, SENSOR_DATA
+
+MEASUREMENT_LABELS = ("e_y", "e_psi", "bound_e_y", "bound_e_psi", "valid")
+
+
+@dataclass(frozen=True)
+class PerceptionConfig(_Parameters):
+    """Parameters of the perception node."""
+
+    SECTION: ClassVar[str] = "perception"
+    NODE: ClassVar[str] = "perception"
+
+    map_path: str = field(default="", metadata={"kind": str})  # saved map (.npz), calibrated
+    max_image_age: float = _param(0.25, 0.0, 10.0, open_low=True)  # s, older images are stale
+    ood_threshold: float = _param(2.0, 0.0, open_low=True)  # 1, ood_score above: invalid
+    watchdog_period: float = _param(0.1, 0.0, 10.0, open_low=True)  # s, no-image check
+
+    def __post_init__(self) -> None:
+        path = self.map_path
+        if not isinstance(path, str) or not path:
+            raise ValueError(
+                f"{self.SECTION}.map_path: expected the path of a saved perception map, "
+                f"got {path!r}"
+            )
+        if not Path(path).is_file():
+            raise ValueError(f"{self.SECTION}.map_path: no such file {path!r}")
+        for f in fields(self):
+            if f.name != "map_path":
+                value = _check(f"{self.SECTION}.{f.name}", getattr(self, f.name), f.metadata)
+                object.__setattr__(self, f.name, value)
+
+
+class PerceptionNode:
+    """Runs the map on each image and publishes the measurement with its bound."""
+
+    def __init__(self, node) -> None:
+        self.node = node
+        self.config = declare_config(node, PerceptionConfig)
+        self.log = node.get_logger()
+        self.map = load_map(self.config.map_path)
+        self.bound = bound_of(self.map)  # ValueError for an uncalibrated map
+        self.height, self.width = self.map.image_shape
+        self._last_image_time = self._now()
+        self.counts = {"valid": 0, "stale": 0, "ood": 0, "nonfinite": 0, "bad": 0, "none": 0}
+
+        self.pub = node.create_publisher(msg.Float64MultiArray, "/perception/measurement", RELIABLE)
+        node.create_subscription(msg.Image, "/camera/image_raw", self.on_image, SENSOR_DATA)
+        node.create_timer(self.config.watchdog_period, self.on_watchdog)
+
+    def _now(self) -> float:
+        return self.node.get_clock().now().nanoseconds * 1e-9
+
+    def on_image(self, image) -> None:
+        """Estimate, check and publish; every rejected image yields valid = 0."""
+        self._last_image_time = self._now()
+        try:
+            rgb = msg.image_array(image, self.height, self.width)
+        except ValueError as err:
+            self.log.warning(f"/camera/image_raw: {err}")
+            return self._publish_invalid("bad")
+        age = self._now() - msg.seconds(image.header.stamp)
+        if age > self.config.max_image_age:
+            self.log.warning(f"/camera/image_raw: stale image ({age:.3f} s old)")
+            return self._publish_invalid("stale")
+        estimate = self.map.predict(rgb[None])[0]
+        if not np.all(np.isfinite(estimate)):
+            self.log.warning("perception: non-finite estimate")
+            return self._publish_invalid("nonfinite")
+        score = float(self.map.ood_score(rgb[None])[0])
+        bound = self.bound.at(self.bound.region.distance(estimate[None]))[0]
+        if not score <= self.config.ood_threshold:
+            self.log.warning(f"perception: out-of-distribution image (score {score:.2f})")
+            self.counts["ood"] += 1
+            return self._publish(estimate, bound, valid=False)
+        self.counts["valid"] += 1
+        self._publish(estimate, bound, valid=True)
+
+    def on_watchdog(self) -> None:
+        """Publish valid = 0 while no image came for max_image_age s."""
+        if self._now() - self._last_image_time > self.config.max_image_age:
+            self._publish_invalid("none")
+
+    def _publish_invalid(self, reason: str) -> None:
+        self.counts[reason] += 1
+        self._publish(np.full(2, math.nan), np.full(2, math.nan), valid=False)
+
+    def _publish(self, estimate, bound, valid: bool) -> None:
+        values = (*estimate, *bound, 1.0 if valid else 0.0)
+        self.pub.publish(msg.array(values, MEASUREMENT_LABELS))
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point for `ros2 run safe_control_ros perception_node`."""
+    import rclpy
+
+    rclpy.init(args=args)
+    node = rclpy.create_node("perception")
+    PerceptionNode(node)
+    try:
+        rclpy.spin(node)
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
