@@ -1,9 +1,10 @@
-"""Launch the safe-learning car: sim (unless use_sim:=false), estimator, controller.
+"""Launch the safe-learning car: sim (unless use_sim:=false), camera, estimator, controller.
 
     ros2 launch safe_control_ros car.launch.py [use_sim:=true] [config:=<file>]
         [track:=oval|straight] [record:=false]
 
-With use_sim:=false (hardware) the car must provide /lane_state
+With use_sim:=false (hardware; e.g. config:=<share>/config/car_hardware.yaml, whose camera
+reads a V4L2 device) the car must provide /lane_state
 (std_msgs/Float64MultiArray [s m, e_y m, e_psi rad, e_v m/s, curvature_ahead 1/m]) and
 accept /drive (ackermann_msgs/AckermannDriveStamped) or /cmd_vel
 (geometry_msgs/TwistStamped); its own watchdog must stop it when commands stop.
@@ -49,6 +50,13 @@ def generate_launch_description() -> LaunchDescription:
                 name="sim",
                 parameters=params,
                 condition=IfCondition(use_sim),
+                output="screen",
+            ),
+            Node(
+                package=PACKAGE,
+                executable="camera_node",
+                name="camera",
+                parameters=params,
                 output="screen",
             ),
             Node(

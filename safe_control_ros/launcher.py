@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from .nodes.camera_node import CameraNode
 from .nodes.controller_node import ControllerNode
 from .nodes.estimator_node import EstimatorNode
 from .nodes.sim_node import SimNode
@@ -29,7 +30,12 @@ from .runtime import messages as msg
 from .runtime.inprocess import Runtime
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
-NODES = {"sim": SimNode, "estimator": EstimatorNode, "controller": ControllerNode}
+NODES = {
+    "sim": SimNode,
+    "camera": CameraNode,
+    "estimator": EstimatorNode,
+    "controller": ControllerNode,
+}
 RECORDED = {  # topic: type; camera images are left out to keep logs small
     "/clock": msg.Clock,
     "/odom": msg.Odometry,

@@ -30,6 +30,7 @@ def test_launch_file_declares_its_arguments_and_nodes():
     }
     assert nodes == {
         "sim_node": "sim",
+        "camera_node": "camera",
         "estimator_node": "estimator",
         "controller_node": "controller",
     }
@@ -47,4 +48,4 @@ def test_launch_description_generates():
     spec = importlib.util.spec_from_file_location("car_launch", LAUNCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert len(module.generate_launch_description().entities) == 8
+    assert len(module.generate_launch_description().entities) == 9

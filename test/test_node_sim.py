@@ -22,7 +22,7 @@ def _graph(**overrides):
     probe = runtime.create_node("probe")
     seen = {"clock": [], "image": [], "odom": [], "lane": []}
     probe.create_subscription(msg.Clock, "/clock", seen["clock"].append)
-    probe.create_subscription(msg.Image, "/camera/image_raw", seen["image"].append)
+    probe.create_subscription(msg.Image, "/sim/camera/image_raw", seen["image"].append)
     probe.create_subscription(msg.Odometry, "/odom", seen["odom"].append)
     probe.create_subscription(msg.Float64MultiArray, "/lane_state", seen["lane"].append)
     return runtime, sim, probe, seen

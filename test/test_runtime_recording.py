@@ -16,7 +16,7 @@ TOPICS = {
     "/clock": msg.Clock,
     "/odom": msg.Odometry,
     "/lane_state": msg.Float64MultiArray,
-    "/camera/image_raw": msg.Image,
+    "/sim/camera/image_raw": msg.Image,
     "/drive": msg.AckermannDriveStamped,
 }
 
@@ -62,7 +62,7 @@ def test_recorded_bag_is_mcap_with_ros2_schemas_and_decodes(tmp_path):
     for got, want in zip(decoded["/odom"], seen, strict=True):
         assert got.pose.pose.position.x == want.pose.pose.position.x
         np.testing.assert_array_equal(got.twist.covariance, want.twist.covariance)
-    image = decoded["/camera/image_raw"][-1]
+    image = decoded["/sim/camera/image_raw"][-1]
     rgb = msg.image_array(image, sim.config.camera_height, sim.config.camera_width)
     assert rgb.std() > 5
     assert decoded["/drive"][-1].drive.steering_angle == pytest.approx(0.1)

@@ -1,6 +1,6 @@
 """Sim node: steps the PyBullet car world and publishes what a real car's sensors would.
 
-Publishes /clock (rosgraph_msgs/Clock, sim time), /camera/image_raw (sensor_msgs/Image,
+Publishes /clock (rosgraph_msgs/Clock, sim time), /sim/camera/image_raw (sensor_msgs/Image,
 rgb8, frame camera_link), /odom (nav_msgs/Odometry, odom -> base_link, ground truth) and
 /lane_state (std_msgs/Float64MultiArray, layouts.LANE_STATE, ground truth with the
 curvature half a control period ahead for the steering feed-forward);
@@ -32,7 +32,7 @@ class SimNode:
         self._braking = False
 
         self.clock_pub = node.create_publisher(msg.Clock, "/clock", RELIABLE)
-        self.image_pub = node.create_publisher(msg.Image, "/camera/image_raw", SENSOR_DATA)
+        self.image_pub = node.create_publisher(msg.Image, "/sim/camera/image_raw", SENSOR_DATA)
         self.odom_pub = node.create_publisher(msg.Odometry, "/odom", RELIABLE)
         self.lane_pub = node.create_publisher(msg.Float64MultiArray, "/lane_state", RELIABLE)
         node.create_subscription(msg.AckermannDriveStamped, "/drive", self.on_drive, RELIABLE)

@@ -32,7 +32,7 @@ def _param(
     choices: tuple[str, ...] = (),
 ) -> Any:
     """A dataclass field with its validation rule; `kind`, else the default's type (float,
-    int or a tuple of floats; float without a default) is the parameter's type; with
+    int, str or a tuple of floats; float without a default) is the parameter's type; with
     `choices` it is a string from those.
 
     Values must lie in [low, high] ((low, high] if `open_low`); a tuple has `size` elements
@@ -40,7 +40,7 @@ def _param(
     """
     kind = kind or (float if default is MISSING else type(default))
     rule = {"kind": kind, "low": low, "high": high, "open_low": open_low, "size": size}
-    if choices:
+    if choices or kind is str:
         rule = {"kind": str, "choices": choices}
     return field(default=default, metadata=rule)
 
@@ -62,8 +62,10 @@ def _check_number(name: str, value: Any, rule: Mapping[str, Any]) -> float | int
 
 def _check(name: str, value: Any, rule: Mapping[str, Any]) -> Any:
     if rule["kind"] is str:
-        if value not in rule["choices"]:
+        if rule["choices"] and value not in rule["choices"]:
             raise ValueError(f"{name}: expected one of {list(rule['choices'])}, got {value!r}")
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name}: expected a non-empty string, got {value!r}")
         return value
     if rule["kind"] is not tuple:
         return _check_number(name, value, rule)

@@ -1,0 +1,92 @@
+"""Camera node: publishes /camera/image_raw (sensor_msgs/Image, rgb8) at `rate` Hz.
+
+source "sim": forwards the newest image of the simulator's /sim/camera/image_raw (a frame
+is sent once; none when the simulator sends none). source "device": reads a V4L2/USB
+camera (or a video file) with OpenCV, converts BGR to RGB and resizes to width x height.
+A frame that cannot be read is logged and skipped. Parameters: `camera` section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..runtime import messages as msg
+from ..runtime.parameters import declare_config
+from ..sim.config import _param, _Parameters
+from .qos import SENSOR_DATA
+
+
+@dataclass(frozen=True)
+class CameraConfig(_Parameters):
+    SECTION: ClassVar[str] = "camera"
+    NODE: ClassVar[str] = "camera"
+
+    source: str = _param("sim", choices=("sim", "device"))
+    device: str = _param("/dev/video0")  # V4L2 device, camera index ("0") or video file
+    rate: float = _param(10.0, 0.0, 120.0, open_low=True)  # Hz
+    width: int = _param(64, 8, 4096)  # px, device images are resized to this
+    height: int = _param(64, 8, 4096)  # px
+    frame_id: str = _param("camera_link")
+
+
+class CameraNode:
+    def __init__(self, node) -> None:
+        self.node = node
+        self.config = declare_config(node, CameraConfig)
+        self.log = node.get_logger()
+        self.pending = None  # newest simulator image not yet forwarded
+        self.capture = None
+        self.failures = 0
+        self.image_pub = node.create_publisher(msg.Image, "/camera/image_raw", SENSOR_DATA)
+        if self.config.source == "sim":
+            node.create_subscription(msg.Image, "/sim/camera/image_raw", self.on_sim, SENSOR_DATA)
+        else:
+            self.capture = _open(self.config.device)
+        node.create_timer(1.0 / self.config.rate, self.on_tick)
+
+    def on_sim(self, image) -> None:
+        self.pending = image
+
+    def on_tick(self) -> None:
+        if self.capture is None:
+            if self.pending is not None:
+                self.image_pub.publish(self.pending)
+                self.pending = None
+            return
+        ok, frame = self.capture.read()
+        if not ok:
+            self.failures += 1
+            self.log.warning(f"camera.device {self.config.device}: no frame ({self.failures})")
+            return
+        t = self.node.get_clock().now().nanoseconds * 1e-9
+        self.image_pub.publish(msg.image(t, self.config.frame_id, self._rgb(frame)))
+
+    def _rgb(self, bgr: np.ndarray) -> np.ndarray:
+        import cv2
+
+        size = (self.config.width, self.config.height)
+        return cv2.cvtColor(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+
+    def destroy(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+
+
+def _open(device: str):
+    """An opened cv2.VideoCapture; ValueError naming the parameter if it cannot open."""
+    import cv2
+
+    capture = cv2.VideoCapture(int(device) if device.isdigit() else device)
+    if not capture.isOpened():
+        raise ValueError(f"camera.device: cannot open {device!r} (a V4L2 device, index or file)")
+    return capture
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point for `ros2 run safe_control_ros camera_node`."""
+    from ..runtime.ros import spin
+
+    spin("camera", CameraNode, args)
