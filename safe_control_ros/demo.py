@@ -1,5 +1,6 @@
 """The demo: the PyBullet car learns safely, then drives on the learned model; writes
-plots, a summary table and prints progress. No ROS 2 needed (in-process runtime).
+plots, a summary table and an MCAP log (out/demo/log), and prints progress. No ROS 2
+needed (in-process runtime).
 
     safe-control-demo [--out out/demo] [--duration 120] [--learning 60] [--track oval]
 """
@@ -7,15 +8,17 @@ plots, a summary table and prints progress. No ROS 2 needed (in-process runtime)
 from __future__ import annotations
 
 import argparse
+import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .launcher import CONFIG, build, parameters
+from .launcher import CONFIG, RECORDED, build, parameters
 from .monitor import Monitor
 from .report import write_report
+from .runtime.recording import Recorder
 from .sim.lane_model import lane_keeping_weights, safe_set
 
 STATE_NAMES = ("e_y (m)", "e_psi (rad)", "e_v (m/s)")
@@ -36,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     runtime, jobs = build(params)
     car = jobs["controller"].car
     monitor = Monitor(runtime.create_node("monitor"), car)
-    with tqdm(total=round(args.duration), desc="simulated s", unit="s") as bar:
+    args.out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(args.out / "log", ignore_errors=True)
+    with (
+        Recorder(runtime.create_node("recorder"), args.out / "log", RECORDED),
+        tqdm(total=round(args.duration), desc="simulated s", unit="s") as bar,
+    ):
         for t in range(1, round(args.duration) + 1):
             runtime.spin_until(float(t))
             bar.update()

@@ -13,4 +13,5 @@ def test_demo_runs_and_reports_zero_violations(tmp_path, capsys):
     assert int(learning[[c.strip() for c in header].index("steps")]) > 30
     for plot in ("trajectory", "margins", "eps", "solve_times"):
         assert (tmp_path / f"{plot}.png").stat().st_size > 1000
+    assert any((tmp_path / "log").glob("*.mcap"))
     assert "report:" in capsys.readouterr().out
