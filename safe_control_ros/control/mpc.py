@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .horizon import MARGIN, HorizonProblem
-from .plan import Certificate, Plan, rollout_responses
+from .plan import Certificate, Plan
 
 
 class NominalMPC(HorizonProblem):
@@ -21,18 +21,4 @@ class NominalMPC(HorizonProblem):
 
     def _extract(self) -> tuple[Plan, Certificate | None]:
         T, n, m = self.T, self.model.n, self.model.m
-        Phi_u = np.zeros((T, T + 1, m, n))
-        z, Phi_x = rollout_responses(
-            self.model.A, self.model.B, self._x0.value, self._v.value, Phi_u
-        )
-        plan = Plan(
-            self.model.A,
-            self.model.B,
-            z,
-            self._v.value.copy(),
-            Phi_x,
-            Phi_u,
-            np.zeros(T + 1),
-            float(self._problem.value),
-        )
-        return plan, None
+        return self._plan(np.zeros((T, T + 1, m, n)), np.zeros(T + 1)), None

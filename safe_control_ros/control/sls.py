@@ -30,7 +30,7 @@ from .checks import in_range
 from .excitation import check_sigma_eta
 from .horizon import MARGIN, HorizonProblem
 from .model import SafeSet, UncertainModel
-from .plan import Certificate, Plan, rollout_responses
+from .plan import Certificate, Plan
 
 
 class RobustSLS(HorizonProblem):
@@ -150,24 +150,11 @@ class RobustSLS(HorizonProblem):
         return cost
 
     def _extract(self) -> tuple[Plan, Certificate]:
-        """The solution as a plan whose state responses follow exactly from (v, Phi_u)."""
         T, n, m = self.T, self.model.n, self.model.m
         Phi_u = np.zeros((T, T + 1, m, n))
         for k, U in enumerate(self._U, start=1):
             Phi_u[k:, k] = U.value.reshape(T - k, m, n)
-        z, Phi_x = rollout_responses(
-            self.model.A, self.model.B, self._x0.value, self._v.value, Phi_u
-        )
-        plan = Plan(
-            self.model.A,
-            self.model.B,
-            z,
-            self._v.value.copy(),
-            Phi_x,
-            Phi_u,
-            self.c.copy(),
-            float(self._problem.value),
-        )
+        plan = self._plan(Phi_u, self.c.copy())
         cert = certify(plan, self.model, self.safe_set, self.sigma_eta, self.tau, self.eta)
         return plan, cert
 

@@ -46,7 +46,7 @@ from cyclonedds.util import duration
 
 from ..paramfile import load_parameter_file, node_parameters
 from . import dds_types, messages
-from .inprocess import Parameter, TimePoint
+from .node_base import NodeBase, TimePoint, Timer
 
 ROS_TOPIC_PREFIX = "rt"
 DEFAULT_DEPTH = 10
@@ -145,26 +145,12 @@ class Subscription:
         self.reader, self.condition, self.callback, self.topic = reader, condition, callback, topic
 
 
-class Timer:
-    """A periodic timer; `due_ns` on the node's timer clock, None until the clock runs."""
-
-    def __init__(self, period_ns: int, callback: Callable[[], None]) -> None:
-        self.period_ns, self.callback = period_ns, callback
-        self.due_ns: int | None = None
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class Node:
+class Node(NodeBase):
     """One node on a `Context` (the subset of rclpy.node.Node the project's nodes use)."""
 
     def __init__(self, context: Context, name: str, overrides: dict[str, Any]) -> None:
-        self._context, self._name = context, name
-        self._overrides = dict(overrides)
-        self._params: dict[str, Parameter] = {}
-        self._logger = logging.getLogger(f"safe_control_ros.{name}")
+        super().__init__(name, overrides)
+        self._context = context
         self._publishers: list[Publisher] = []
         self._subscriptions: list[Subscription] = []
         self._timers: list[Timer] = []
@@ -175,27 +161,8 @@ class Node:
             self.create_subscription(messages.Clock, "/clock", self._on_clock, DEFAULT_DEPTH)
 
     # rclpy.node.Node subset ----------------------------------------------------------
-    def get_name(self) -> str:
-        return self._name
-
-    def get_logger(self) -> logging.Logger:
-        return self._logger
-
     def get_clock(self) -> Clock:
         return Clock(self)
-
-    def declare_parameter(self, name: str, value: Any = None, descriptor: Any = None) -> Parameter:
-        """Declare with a default; a value from the configuration overrides it."""
-        if name in self._params:
-            raise ValueError(f"{self._name}.{name}: parameter already declared")
-        param = Parameter(name, self._overrides.get(name, value))
-        self._params[name] = param
-        return param
-
-    def get_parameter(self, name: str) -> Parameter:
-        if name not in self._params:
-            raise ValueError(f"{self._name}.{name}: parameter not declared")
-        return self._params[name]
 
     def create_publisher(self, msg_type: type, topic: str, qos: Any = None) -> Publisher:
         idl = dds_types.idl_class(msg_type)
@@ -222,9 +189,7 @@ class Node:
         return subscription
 
     def create_timer(self, period_s: float, callback: Callable[[], None]) -> Timer:
-        if not period_s > 0:
-            raise ValueError(f"{self._name}: timer period must be > 0 s, got {period_s}")
-        timer = Timer(round(period_s * 1e9), callback)
+        timer = self._make_timer(period_s, callback)
         now = self._timer_clock_ns()
         if now is not None:
             timer.due_ns = now + timer.period_ns
@@ -247,10 +212,7 @@ class Node:
     # runtime side --------------------------------------------------------------------
     def check_parameters(self) -> None:
         """ValueError for parameters of the node's own file section it did not declare."""
-        own = self._context.parameters.get(self._name, {})
-        unknown = sorted(set(own) - set(self._params))
-        if unknown:
-            raise ValueError(f"{self._name}: unknown parameter(s) {unknown}")
+        self._check_parameters(self._context.parameters.get(self._name, {}))
 
     def _on_clock(self, msg: Any) -> None:
         ns = msg.clock.sec * 1_000_000_000 + msg.clock.nanosec

@@ -11,30 +11,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..paramfile import node_parameters
-from . import messages
-
-
-@dataclass
-class Parameter:
-    name: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class TimePoint:
-    """What `Clock.now()` returns: nanoseconds since the start of the run."""
-
-    nanoseconds: int
-
-    def to_msg(self):
-        return messages.stamp(self.nanoseconds * 1e-9)
+from .node_base import NodeBase, TimePoint, Timer
 
 
 class Clock:
@@ -53,44 +35,17 @@ class Publisher:
         self._runtime._enqueue(self.topic, msg)
 
 
-class Timer:
-    def __init__(self, period_ns: int, callback: Callable[[], None]) -> None:
-        self.period_ns, self.callback, self.cancelled = period_ns, callback, False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class Node:
+class Node(NodeBase):
     """One node of the in-process graph (the subset of rclpy.node.Node we use)."""
 
     def __init__(self, runtime: Runtime, name: str, overrides: dict[str, Any]) -> None:
-        self._runtime, self._name = runtime, name
-        self._overrides = dict(overrides)
-        self._params: dict[str, Parameter] = {}
-        self._logger = logging.getLogger(f"safe_control_ros.{name}")
+        super().__init__(name, overrides)
+        self._runtime = runtime
         self._subscriptions: list[tuple[str, Callable]] = []
         self._timers: list[Timer] = []
 
-    def get_name(self) -> str:
-        return self._name
-
-    def get_logger(self) -> logging.Logger:
-        return self._logger
-
     def get_clock(self) -> Clock:
         return Clock(self._runtime)
-
-    def declare_parameter(self, name: str, value: Any = None, descriptor: Any = None) -> Parameter:
-        """Declare with a default; a value from the configuration overrides it."""
-        param = Parameter(name, self._overrides.get(name, value))
-        self._params[name] = param
-        return param
-
-    def get_parameter(self, name: str) -> Parameter:
-        if name not in self._params:
-            raise ValueError(f"{self._name}.{name}: parameter not declared")
-        return self._params[name]
 
     def create_publisher(self, msg_type: type, topic: str, qos: Any = None) -> Publisher:
         return Publisher(self._runtime, topic)
@@ -102,9 +57,7 @@ class Node:
         return entry
 
     def create_timer(self, period_s: float, callback: Callable[[], None]) -> Timer:
-        if not period_s > 0:
-            raise ValueError(f"{self._name}: timer period must be > 0 s, got {period_s}")
-        timer = Timer(round(period_s * 1e9), callback)
+        timer = self._make_timer(period_s, callback)
         self._timers.append(timer)
         self._runtime._schedule(timer, self._runtime.now_ns + timer.period_ns)
         return timer
@@ -141,10 +94,7 @@ class Runtime:
         """Raise ValueError for parameters of a node's own section that it did not declare
         (typos), once all nodes are built; rclpy would silently ignore them."""
         for node in self._nodes:
-            own = self._parameters.get(node.get_name(), {})
-            unknown = sorted(set(own) - set(node._params))
-            if unknown:
-                raise ValueError(f"{node.get_name()}: unknown parameter(s) {unknown}")
+            node._check_parameters(self._parameters.get(node.get_name(), {}))
 
     @property
     def now(self) -> float:
