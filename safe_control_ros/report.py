@@ -40,13 +40,16 @@ def summary(log: LoopLog, safe_set: SafeSet, Q, R, x_ref) -> dict[str, float]:
     return rows
 
 
-def write_report(out: Path, log: LoopLog, safe_set: SafeSet, Q, R, x_ref, names, title: str):
-    """Write plots and report.md into `out`; returns the summary rows."""
+def write_report(
+    out: Path, log: LoopLog, safe_set: SafeSet, Q, R, x_ref, names, title: str, prior=None
+):
+    """Write plots and report.md into `out`; returns the summary rows. `prior`: the
+    prior's (eps_A, eps_B), drawn with the learned bounds."""
     out.mkdir(parents=True, exist_ok=True)
     rows = summary(log, safe_set, Q, R, x_ref)
     _plot_states(out / "trajectory.png", log, safe_set, names)
     _plot_margins(out / "margins.png", log, safe_set)
-    _plot_eps(out / "eps.png", log)
+    _plot_eps(out / "eps.png", log, prior)
     _plot_times(out / "solve_times.png", log)
     keys = list(next(iter(rows.values())))
     lines = [
@@ -100,12 +103,14 @@ def _plot_margins(path: Path, log: LoopLog, safe_set: SafeSet) -> None:
     plt.close(fig)
 
 
-def _plot_eps(path: Path, log: LoopLog) -> None:
+def _plot_eps(path: Path, log: LoopLog, prior) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     if log.eps:
         samples, eps_A, eps_B = np.array(log.eps).T
-        ax.loglog(samples, eps_A, "o-", label="eps_A")
-        ax.loglog(samples, eps_B, "s-", label="eps_B")
+        lines = ax.loglog(samples, eps_A, "o-", label="eps_A")
+        lines += ax.loglog(samples, eps_B, "s-", label="eps_B")
+        for line, value in zip(lines, prior or (), strict=False):
+            ax.axhline(value, color=line.get_color(), ls="--", label="prior")
         ax.legend()
     ax.set(xlabel="samples", ylabel="error bound (inf-norm)", title="learned error bounds")
     fig.savefig(path, dpi=100)
