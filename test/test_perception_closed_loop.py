@@ -6,7 +6,8 @@ measurement controller can absorb (about 0.004 m and 0.01 rad, see
 test_perception_measurement): the robust controller reports that its problem is infeasible
 and refuses to drive on this map. The certainty-equivalent controller drives on it; it
 stays in the lane in nominal conditions (observed over 20 seeds per track, not certified)
-and leaves it under dim lighting.
+and leaves it under dim lighting, on images whose out-of-distribution score the perception
+node flags as invalid.
 """
 
 import dataclasses
@@ -32,6 +33,7 @@ STRAIGHT = {"track_lengths": (35.0,), "track_curvatures": (0.0,)}
 TRACKS = {"straight": STRAIGHT, "oval": {}}
 DIM = {"light_ambient": 0.15, "light_diffuse": 0.15, "pixel_noise_std": 10.0}
 STEPS = 40  # 4 s, 6 m per episode
+OOD_THRESHOLD = 2.0  # the perception node's default
 
 
 @pytest.fixture(autouse=True)
@@ -108,3 +110,7 @@ def test_dim_light_makes_certainty_equivalent_leave_the_lane(learned):
     violations, worst = _drive("oval", kernel.predict, range(6), **DIM)
     print("dim light: violations per episode", violations, "max |e_y| / e_y_max", worst)
     assert sum(violations) > 0
+    # ... on images the out-of-distribution score flags (the perception node's valid = 0)
+    dim = dataclasses.replace(SimConfig.from_yaml(CAR_YAML), **DIM)
+    images = generate(dim, REGION, 20, seed=4, progress=False).images
+    assert np.all(kernel.ood_score(images) > OOD_THRESHOLD)

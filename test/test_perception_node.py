@@ -5,6 +5,7 @@ images and for missing images; parameters validated at start-up."""
 import numpy as np
 import pytest
 
+from safe_control_ros.nodes.camera_node import CameraNode
 from safe_control_ros.nodes.perception_node import MEASUREMENT_LABELS, PerceptionNode
 from safe_control_ros.nodes.sim_node import SimNode
 from safe_control_ros.paramfile import load_parameter_file
@@ -35,6 +36,8 @@ def _graph(map_path, with_sim=True, **overrides):
     params["perception"] = {"map_path": map_path} | overrides
     runtime = Runtime(params)
     sim = SimNode(runtime.create_node("sim")) if with_sim else None
+    if with_sim:  # forwards /sim/camera/image_raw to /camera/image_raw
+        CameraNode(runtime.create_node("camera"))
     node = PerceptionNode(runtime.create_node("perception"))
     runtime.check_parameters()
     probe = runtime.create_node("probe")
