@@ -9,9 +9,8 @@ from safe_control_ros.nodes.camera_node import CameraNode
 from safe_control_ros.nodes.perception_node import MEASUREMENT_LABELS, PerceptionNode
 from safe_control_ros.nodes.sim_node import SimNode
 from safe_control_ros.paramfile import load_parameter_file
-from safe_control_ros.perception.calibration import attach, calibrate
-from safe_control_ros.perception.dataset import Region, generate
-from safe_control_ros.perception.maps import KernelMap
+from safe_control_ros.perception.dataset import Region
+from safe_control_ros.perception.train import build
 from safe_control_ros.runtime import messages as msg
 from safe_control_ros.runtime.inprocess import Runtime
 from safe_control_ros.sim.config import SimConfig
@@ -23,11 +22,7 @@ REGION = Region(0.2, 0.2)
 @pytest.fixture(scope="module")
 def map_path(tmp_path_factory):
     sim = SimConfig.from_yaml(CONFIG)
-    train = generate(sim, REGION, 300, seed=1, scale=1.25, progress=False)
-    heldout = generate(sim, REGION, 100, seed=2, progress=False)
-    fit, val = train.split(0.8)
-    kernel = KernelMap.fit(fit, val, progress=False)
-    attach(kernel, calibrate(kernel.predict, heldout, REGION))
+    kernel = build(sim, REGION, "kernel", train_size=300, heldout_size=100, progress=False)
     return str(kernel.save(tmp_path_factory.mktemp("map") / "kernel.npz"))
 
 
