@@ -42,6 +42,7 @@ setup(
             f"safe-control-launch = {PACKAGE}.launcher:main",
             f"sim_node = {PACKAGE}.nodes.sim_node:main",
             f"camera_node = {PACKAGE}.nodes.camera_node:main",
+            f"perception_node = {PACKAGE}.nodes.perception_node:main",
             f"estimator_node = {PACKAGE}.nodes.estimator_node:main",
             f"controller_node = {PACKAGE}.nodes.controller_node:main",
         ]

@@ -17,7 +17,7 @@ the node keeps running). Parameters: `perception` section (PerceptionConfig).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,7 +27,7 @@ from ..perception.calibration import bound_of
 from ..perception.maps import load_map
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
-from ..sim.config import _check, _param, _Parameters
+from ..sim.config import _param, _Parameters
 from .qos import RELIABLE, SENSOR_DATA
 
 MEASUREMENT_LABELS = ("e_y", "e_psi", "bound_e_y", "bound_e_psi", "valid")
@@ -40,24 +40,14 @@ class PerceptionConfig(_Parameters):
     SECTION: ClassVar[str] = "perception"
     NODE: ClassVar[str] = "perception"
 
-    map_path: str = field(default="", metadata={"kind": str})  # saved map (.npz), calibrated
+    map_path: str = _param(kind=str)  # saved, calibrated map (.npz); required
     max_image_age: float = _param(0.25, 0.0, 10.0, open_low=True)  # s, older images are stale
     ood_threshold: float = _param(2.0, 0.0, open_low=True)  # 1, ood_score above: invalid
     watchdog_period: float = _param(0.1, 0.0, 10.0, open_low=True)  # s, no-image check
 
-    def __post_init__(self) -> None:
-        path = self.map_path
-        if not isinstance(path, str) or not path:
-            raise ValueError(
-                f"{self.SECTION}.map_path: expected the path of a saved perception map, "
-                f"got {path!r}"
-            )
-        if not Path(path).is_file():
-            raise ValueError(f"{self.SECTION}.map_path: no such file {path!r}")
-        for f in fields(self):
-            if f.name != "map_path":
-                value = _check(f"{self.SECTION}.{f.name}", getattr(self, f.name), f.metadata)
-                object.__setattr__(self, f.name, value)
+    def _check_consistency(self) -> None:
+        if not Path(self.map_path).is_file():
+            raise ValueError(f"{self.SECTION}.map_path: no such file {self.map_path!r}")
 
 
 class PerceptionNode:
