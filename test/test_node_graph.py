@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
+from safe_control_ros.control.fast_sls import FastRobustSLS
+from safe_control_ros.control.sls import RobustSLS
 from safe_control_ros.launcher import CONFIG, build, parameters
 from safe_control_ros.nodes import layouts
+from safe_control_ros.nodes.controller_config import ControllerConfig
 from safe_control_ros.runtime import messages as msg
 
 
@@ -82,3 +85,17 @@ def test_bad_node_parameters_fail_at_start_up(node, overrides, match):
     params[node] = params.get(node, {}) | overrides
     with pytest.raises(ValueError, match=match):
         build(params, use_sim=False)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_controller_uses_the_fast_formulation_by_default_and_the_generic_on_request():
+    for formulation, cls in (("fast", FastRobustSLS), ("generic", RobustSLS)):
+        params = parameters(CONFIG / "car.yaml", "oval")
+        params["controller"] |= {"formulation": formulation}
+        runtime, jobs = build(params)
+        _, seen = _probe(runtime)
+        runtime.spin_until(2.0)
+        assert isinstance(jobs["controller"].controller.problem, cls)
+        assert set(_statuses(seen, "controller")) == {"optimal"} and len(seen["drive"]) == 20
+        jobs["sim"].destroy()
+    assert ControllerConfig().formulation == "fast"

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .excitation import Excitation
-from .horizon import HorizonProblem
 from .model import SafeSet, UncertainModel
 from .plan import Plan
-from .receding import RecedingHorizon
+from .receding import Planner, RecedingHorizon
 
 
 def boundary_errors(rng: np.random.Generator, count: int, rows: int, cols: int, eps: float):
@@ -109,7 +108,7 @@ class CampaignResult:
 
 
 def closed_loop_campaign(
-    problem: HorizonProblem,
+    problem: Planner,
     sigma_eta,
     systems: int,
     steps: int,

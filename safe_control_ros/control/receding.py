@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from .checks import as_vector
 from .excitation import Excitation
-from .horizon import HorizonProblem
-from .plan import Certificate, Plan
+from .model import SafeSet, UncertainModel
+from .plan import Certificate, Plan, Solution
 
 STATUSES = ("optimal", "fallback", "emergency")
+
+
+class Planner(Protocol):
+    """What the loop needs of a receding-horizon problem (RobustSLS, FastRobustSLS,
+    NominalMPC): its model, its safe set and a solve from the measured state."""
+
+    @property
+    def model(self) -> UncertainModel: ...
+
+    @property
+    def safe_set(self) -> SafeSet: ...
+
+    def solve(self, x0, x_ref=None) -> Solution: ...
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,7 @@ class ControlStep:
 
 
 class RecedingHorizon:
-    """Receding-horizon controller around a `HorizonProblem`.
+    """Receding-horizon controller around a `Planner`.
 
     Each step solves from the measured state. If the solve is infeasible, fails or fails
     verification, the last feasible plan's causal feedback is applied on the mismatch
@@ -41,7 +55,7 @@ class RecedingHorizon:
 
     def __init__(
         self,
-        problem: HorizonProblem,
+        problem: Planner,
         emergency_input=None,
         excitation: Excitation | None = None,
     ) -> None:
@@ -56,7 +70,7 @@ class RecedingHorizon:
         self._deltas: list[np.ndarray] = []
         self._last: tuple[np.ndarray, np.ndarray] | None = None  # (x, u_cmd) of last step
 
-    def set_problem(self, problem: HorizonProblem) -> None:
+    def set_problem(self, problem: Planner) -> None:
         """Switch to a new problem (e.g. a new model estimate); the current plan stays as
         the fallback because it was made for its own model."""
         if (problem.model.n, problem.model.m) != (self.problem.model.n, self.problem.model.m):

@@ -17,6 +17,7 @@ class ControllerConfig(_Parameters):
 
     control_period: float = _param(0.1, 0.0, 1.0, open_low=True)  # s
     horizon: int = _param(5, 1, 50)  # steps
+    formulation: str = _param("fast", choices=("fast", "generic"))  # robust SLS solver
     tau: float = _param(0.3, 0.0, 1.0, open_low=True)  # growth of the mismatch budget
     state_timeout: float = _param(0.3, 0.0, open_low=True)  # s, older state: no command
     learning_duration: float = _param(0.0, 0.0)  # s of excitation after start-up

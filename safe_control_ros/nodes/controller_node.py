@@ -18,9 +18,10 @@ import math
 import numpy as np
 
 from ..control.excitation import Excitation
+from ..control.fast_sls import FastRobustSLS
 from ..control.model import UncertainModel
 from ..control.plan import Plan
-from ..control.receding import ControlStep, RecedingHorizon
+from ..control.receding import ControlStep, Planner, RecedingHorizon
 from ..control.sls import RobustSLS
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
@@ -61,18 +62,15 @@ class ControllerNode:
         node.create_subscription(msg.Float64MultiArray, "/model", self.on_model, RELIABLE)
         node.create_timer(self.config.control_period, self.on_tick)
 
-    def _problem(self) -> RobustSLS:
+    def _problem(self) -> Planner:
+        """The robust SLS problem for the current model: the fast formulation (response
+        library built here, a small QP per step) or the generic reference."""
         inst = self.instance
         sigma_eta = inst.sigma_eta if self.learning else 0.0
-        return RobustSLS(
-            self.model,
-            inst.safe_set,
-            inst.Q,
-            inst.R,
-            self.config.horizon,
-            sigma_eta,
-            tau=self.config.tau,
-        )
+        args = (self.model, inst.safe_set, inst.Q, inst.R, self.config.horizon, sigma_eta)
+        if self.config.formulation == "fast":
+            return FastRobustSLS(*args, tau=self.config.tau, design_ref=self.x_ref)
+        return RobustSLS(*args, tau=self.config.tau)
 
     def now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9

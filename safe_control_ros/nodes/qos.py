@@ -1,4 +1,5 @@
 """Quality-of-service profiles: rclpy's when present, depths for the standalone runtimes."""
+
 from __future__ import annotations
 
 from typing import Any
