@@ -53,7 +53,7 @@ import scipy.sparse as sp
 
 from .checks import as_matrix, as_vector, in_range, positive_int
 from .excitation import check_sigma_eta
-from .horizon import MARGIN, _terminal_cost, psd_sqrt
+from .horizon import MARGIN, psd_sqrt, terminal_cost_matrix
 from .model import SafeSet, UncertainModel
 from .plan import Certificate, Plan, Solution, rollout_responses
 from .sls import RobustSLS, certify
@@ -145,7 +145,7 @@ class FastRobustSLS:
         self.tau = in_range("tau", tau, 0.0, 1.0, open_low=True)
         self._eta = None if eta is None else in_range("eta", eta, 0.0)
         self._h2_weight = None if h2_weight is None else in_range("h2_weight", h2_weight, 0.0)
-        self._terminal_cost = terminal_cost
+        self._terminal_spec = terminal_cost
         axes = np.vstack([np.eye(n), -np.eye(n)])
         if directions is None:
             signs = np.array(list(itertools.product([1.0, -1.0], repeat=n)))
@@ -212,7 +212,7 @@ class FastRobustSLS:
         n, m = self.safe_set.state.dim, self.safe_set.inputs.dim
         if (model.n, model.m) != (n, m):
             raise ValueError("model: expected the same state and input dimensions")
-        P = _terminal_cost(self._terminal_cost, model, self.Q, self.R)
+        P = terminal_cost_matrix(self._terminal_spec, model, self.Q, self.R)
         args = (model, self.safe_set, self.Q, self.R, self.T)
         kwargs = dict(
             sigma_eta=self.sigma_eta,

@@ -42,7 +42,7 @@ class HorizonProblem:
         self.R = as_matrix("R", R, (m, m))
         self.T = positive_int("horizon", horizon)
         self.sqrt_Q, self.sqrt_R = psd_sqrt("Q", self.Q), psd_sqrt("R", self.R)
-        self.P = _terminal_cost(terminal_cost, model, self.Q, self.R)
+        self.P = terminal_cost_matrix(terminal_cost, model, self.Q, self.R)
         self.sqrt_P = psd_sqrt("terminal_cost", self.P)
         self.solver = solver
         self.solver_options = dict(solver_options or {})
@@ -105,7 +105,8 @@ class HorizonProblem:
         return Solution("optimal", plan, cert, elapsed)
 
 
-def _terminal_cost(terminal_cost, model: UncertainModel, Q: np.ndarray, R: np.ndarray):
+def terminal_cost_matrix(terminal_cost, model: UncertainModel, Q: np.ndarray, R: np.ndarray):
+    """P (n, n) from "lqr" (the DARE cost-to-go of the nominal model), "none" or a matrix."""
     if isinstance(terminal_cost, str):
         if terminal_cost == "lqr":
             return lqr(model.A, model.B, Q, R).P
