@@ -10,15 +10,13 @@ import argparse
 import time
 import warnings
 
-import numpy as np
-
 from safe_control_ros.control.falsify import closed_loop_campaign
-from safe_control_ros.control.instances import lane_keeping, normalized
+from safe_control_ros.control.instances import lane_edge
 from safe_control_ros.control.mpc import NominalMPC
 from safe_control_ros.control.sls import RobustSLS
 
-X0 = np.array([0.5, 0.2, 0.3])
-X_REF = np.array([1.0, 0.0, 0.0])
+SCENARIO = lane_edge()
+X0, X_REF = SCENARIO.x0, SCENARIO.x_ref
 
 
 def main() -> None:
@@ -28,7 +26,7 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=5)
     args = parser.parse_args()
     warnings.simplefilter("ignore", UserWarning)
-    inst = normalized(lane_keeping(eps=0.02, sigma_w=0.01))
+    inst = SCENARIO.instance
     problems = {
         "robust SLS": RobustSLS(
             inst.model, inst.safe_set, inst.Q, inst.R, args.horizon, sigma_eta=inst.sigma_eta

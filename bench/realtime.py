@@ -21,12 +21,12 @@ import numpy as np
 
 from safe_control_ros.control.falsify import closed_loop, sample_true_systems
 from safe_control_ros.control.fast_sls import FastRobustSLS
-from safe_control_ros.control.instances import lane_keeping, normalized
+from safe_control_ros.control.instances import lane_edge, lane_keeping, normalized
 from safe_control_ros.control.receding import RecedingHorizon
 from safe_control_ros.control.sls import RobustSLS
 
-X0 = np.array([0.5, 0.2, 0.3])
-X_REF = np.array([1.0, 0.0, 0.0])
+SCENARIO = lane_edge()
+X0, X_REF = SCENARIO.x0, SCENARIO.x_ref
 GENERIC_SOLVES = {5: 40, 10: 40, 20: 15, 30: 3}
 
 
@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--eps-horizons", type=int, nargs="*", default=[5, 10, 20])
     args = parser.parse_args()
     warnings.simplefilter("ignore", UserWarning)
-    inst = normalized(lane_keeping(eps=0.02, sigma_w=0.01))
+    inst = SCENARIO.instance
     rng = np.random.default_rng(3)
     As, Bs = sample_true_systems(inst.model, 1, rng)
     print(

@@ -15,11 +15,12 @@ import warnings
 
 import numpy as np
 
-from safe_control_ros.control.instances import lane_keeping, normalized
+from safe_control_ros.control.instances import lane_edge
 from safe_control_ros.control.mpc import NominalMPC
 from safe_control_ros.control.sls import RobustSLS
 
-X_REF = np.array([1.0, 0.0, 0.0])
+SCENARIO = lane_edge()
+X_REF = SCENARIO.x_ref
 
 
 def states(inst, count: int, seed: int = 0) -> np.ndarray:
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     args = parser.parse_args()
     warnings.simplefilter("ignore", UserWarning)
-    inst = normalized(lane_keeping(eps=0.02, sigma_w=0.01))
+    inst = SCENARIO.instance
     xs = states(inst, args.steps)
     print(f"{'T':>3} {'solver':<22} {'median ms':>10} {'p95 ms':>8} {'not optimal':>12}")
     for T in args.horizons:

@@ -9,19 +9,19 @@ from safe_control_ros.control.falsify import (
     rollout_plan,
     sample_true_systems,
 )
-from safe_control_ros.control.instances import lane_keeping, normalized
+from safe_control_ros.control.instances import lane_edge, lane_keeping, normalized
 from safe_control_ros.control.mpc import NominalMPC
 from safe_control_ros.control.plan import Plan, rollout_responses
 from safe_control_ros.control.receding import RecedingHorizon
 from safe_control_ros.control.sls import RobustSLS, certify
 
-X0 = np.array([0.5, 0.2, 0.3])
-X_REF = np.array([1.0, 0.0, 0.0])  # hug the left lane edge: constraints are active
+SCENARIO = lane_edge()
+X0, X_REF = SCENARIO.x0, SCENARIO.x_ref
 
 
 @pytest.fixture(scope="module")
 def inst():
-    return normalized(lane_keeping(eps=0.02, sigma_w=0.01))
+    return SCENARIO.instance
 
 
 def _robust(inst, horizon):

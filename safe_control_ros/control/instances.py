@@ -70,3 +70,23 @@ def normalized(inst: Instance, state_scale=None, input_scale=None) -> Instance:
 def _half_width(p: Polytope) -> np.ndarray:
     lower, upper = p.bounding_box
     return (upper - lower) / 2
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An instance with a start state and a reference, in its own coordinates."""
+
+    instance: Instance
+    x0: np.ndarray  # (n,)
+    x_ref: np.ndarray  # (n,)
+
+
+def lane_edge(eps: float = 0.02, sigma_w: float = 0.01) -> Scenario:
+    """Normalised lane keeping that starts off-centre and is asked to hug the left lane
+    edge, where the constraints are active: the falsification scenario of the tests and
+    benchmarks (a certainty-equivalent controller violates here)."""
+    return Scenario(
+        instance=normalized(lane_keeping(eps=eps, sigma_w=sigma_w)),
+        x0=np.array([0.5, 0.2, 0.3]),
+        x_ref=np.array([1.0, 0.0, 0.0]),
+    )
