@@ -3,6 +3,7 @@ disturbances, model error and excitation."""
 
 from __future__ import annotations
 
+import cvxpy as cp
 import numpy as np
 
 from .horizon import MARGIN, HorizonProblem
@@ -16,7 +17,11 @@ class NominalMPC(HorizonProblem):
         cons, cost = self._nominal()
         F, b = self.safe_set.state.H, self.safe_set.state.h
         G, g = self.safe_set.inputs.H, self.safe_set.inputs.h
-        cons += [self._z[1:] @ F.T <= b - MARGIN, self._v @ G.T <= g - MARGIN]
+        T = self.T
+        cons += [
+            cp.vec(self._z[1:] @ F.T, order="C") <= np.tile(b - MARGIN, T),
+            cp.vec(self._v @ G.T, order="C") <= np.tile(g - MARGIN, T),
+        ]
         return cons, cost
 
     def _extract(self) -> tuple[Plan, Certificate | None]:
