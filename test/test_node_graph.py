@@ -8,7 +8,9 @@ from safe_control_ros.control.sls import RobustSLS
 from safe_control_ros.launcher import CONFIG, build, parameters
 from safe_control_ros.nodes import layouts
 from safe_control_ros.nodes.controller_config import ControllerConfig
+from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.runtime import messages as msg
+from safe_control_ros.runtime.inprocess import Runtime
 
 
 def _probe(runtime):
@@ -99,3 +101,15 @@ def test_controller_uses_the_fast_formulation_by_default_and_the_generic_on_requ
         assert set(_statuses(seen, "controller")) == {"optimal"} and len(seen["drive"]) == 20
         jobs["sim"].destroy()
     assert ControllerConfig().formulation == "fast"
+
+
+def test_learning_phase_counts_from_the_first_tick_not_from_time_zero():
+    params = parameters(CONFIG / "car.yaml", "oval")
+    params["controller"] |= {"learning_duration": 1.0}
+    runtime = Runtime(params)
+    runtime.now_ns = 10**18  # ROS time: since 1970
+    controller = ControllerNode(runtime.create_node("controller"))
+    runtime.spin_until(runtime.now + 0.5)
+    assert controller.learning
+    runtime.spin_until(runtime.now + 1.0)
+    assert not controller.learning

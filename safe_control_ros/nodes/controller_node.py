@@ -52,6 +52,7 @@ class ControllerNode:
         )
         self.lane: np.ndarray | None = None  # latest /lane_state values
         self.lane_time = -math.inf  # s, when it arrived
+        self.start: float | None = None  # s, time of the first control tick
 
         self.drive_pub = node.create_publisher(msg.AckermannDriveStamped, "/drive", RELIABLE)
         self.twist_pub = node.create_publisher(msg.TwistStamped, "/cmd_vel", RELIABLE)
@@ -97,7 +98,9 @@ class ControllerNode:
 
     def on_tick(self) -> None:
         t = self.now()
-        if self.learning and t >= self.config.learning_duration:
+        if self.start is None:
+            self.start = t  # ROS time need not start at 0
+        if self.learning and t - self.start >= self.config.learning_duration:
             self.learning = False
             self.controller.excitation = None
             self.controller.set_problem(self._problem())
