@@ -27,7 +27,8 @@ def generate_launch_description() -> LaunchDescription:
     track_file = PathJoinSubstitution(
         [share, "config", ["track_", LaunchConfiguration("track"), ".yaml"]]
     )
-    params = [LaunchConfiguration("config"), track_file, {"use_sim_time": use_sim}]
+    files = [LaunchConfiguration("config"), track_file]
+    params = [*files, {"use_sim_time": use_sim}]  # the sim's /clock drives the others
     return LaunchDescription(
         [
             DeclareLaunchArgument(
@@ -48,7 +49,7 @@ def generate_launch_description() -> LaunchDescription:
                 package=PACKAGE,
                 executable="sim_node",
                 name="sim",
-                parameters=params,
+                parameters=files,
                 condition=IfCondition(use_sim),
                 output="screen",
             ),

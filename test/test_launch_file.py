@@ -34,6 +34,8 @@ def test_launch_file_declares_its_arguments_and_nodes():
         "estimator_node": "estimator",
         "controller_node": "controller",
     }
+    sim = next(c for c in _calls(tree, "Node") if _keywords(c)["name"].value == "sim")
+    assert _keywords(sim)["parameters"].id == "files"  # no use_sim_time: it makes /clock
     scripts = set(re.findall(r'"(\w+) = ', (ROOT / "setup.py").read_text()))
     assert set(nodes) <= scripts  # every executable is installed where ros2 run finds it
     config = ROOT / "config"
