@@ -3,6 +3,7 @@
 Nested mappings become dotted names, as ROS 2 reads them (`car_model: {eps_A0: 1}` is the
 parameter `car_model.eps_A0`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -11,31 +11,27 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .control.loop import LoopLog
+from .control.lqr import stage_costs
 from .control.model import SafeSet
 
 
 def summary(log: LoopLog, safe_set: SafeSet, Q, R, x_ref) -> dict[str, float]:
-    """Violations, cost and solve-time percentiles of a run, per phase."""
+    """Violations, cost and solve-time percentiles of a run, per phase that ran."""
     states, inputs = np.array(log.states), np.array(log.inputs)
     learning = np.array(log.learning)
     times = 1e3 * np.array(log.solve_times)
     rows = {}
     for phase, mask in (("learning", learning), ("operation", ~learning)):
+        if not mask.any():
+            continue
         x, u = states[1:][mask], inputs[mask]
-        e = x - x_ref
         rows[phase] = {
             "steps": int(mask.sum()),
-            "violations": safe_set.violations(x, u) if mask.any() else 0,
-            "cost per step": float(
-                np.mean(np.einsum("ti,ij,tj->t", e, Q, e) + np.einsum("ti,ij,tj->t", u, R, u))
-            )
-            if mask.any()
-            else 0.0,
-            "solve ms p50": float(np.percentile(times[mask], 50)) if mask.any() else 0.0,
-            "solve ms p95": float(np.percentile(times[mask], 95)) if mask.any() else 0.0,
-            "fallback steps": sum(
-                s != "optimal" for s, k in zip(log.statuses, mask, strict=True) if k
-            ),
+            "violations": safe_set.violations(x, u),
+            "cost per step": float(np.mean(stage_costs(x - x_ref, u, Q, R))),
+            "solve ms p50": float(np.percentile(times[mask], 50)),
+            "solve ms p95": float(np.percentile(times[mask], 95)),
+            "fallback steps": int(np.sum(np.array(log.statuses)[mask] != "optimal")),
         }
     return rows
 

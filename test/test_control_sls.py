@@ -6,8 +6,7 @@ import pytest
 
 from safe_control_ros.control.falsify import (
     closed_loop_campaign,
-    rollout_plan,
-    sample_true_systems,
+    plan_violations,
 )
 from safe_control_ros.control.instances import lane_edge, lane_keeping, normalized
 from safe_control_ros.control.mpc import NominalMPC
@@ -32,20 +31,12 @@ def _nominal(inst, horizon):
     return NominalMPC(inst.model, inst.safe_set, inst.Q, inst.R, horizon)
 
 
-def _plan_violations(inst, plan: Plan, count: int, seed: int) -> np.ndarray:
-    """Violations per sampled true system when following `plan` over its horizon."""
-    rng = np.random.default_rng(seed)
-    As, Bs = sample_true_systems(inst.model, count, rng)
-    states, inputs = rollout_plan(plan, As, Bs, inst.model.sigma_w, inst.sigma_eta, rng)
-    bad_x = ~inst.safe_set.state.contains(states[:, 1:])
-    bad_u = ~inst.safe_set.inputs.contains(inputs)
-    return bad_x.sum(axis=1) + bad_u.sum(axis=1), states
-
-
 def test_robust_plan_is_safe_for_500_sampled_true_systems(inst):
     sol = _robust(inst, 10).solve(X0, X_REF)
     assert sol.status == "optimal" and sol.certificate.verified
-    violations, states = _plan_violations(inst, sol.plan, 500, seed=1)
+    violations, states = plan_violations(
+        sol.plan, inst.model, inst.safe_set, inst.sigma_eta, 500, seed=1
+    )
     assert violations.sum() == 0
     assert sol.certificate.state_margin < 1e-4  # the tightened constraints are active
     assert states[:, :, 0].max() > X0[0] + 0.1  # and it does drive towards the edge
@@ -53,7 +44,9 @@ def test_robust_plan_is_safe_for_500_sampled_true_systems(inst):
 
 def test_certainty_equivalent_plan_violates_on_the_same_systems(inst):
     sol = _nominal(inst, 10).solve(X0, X_REF)
-    violations, _ = _plan_violations(inst, sol.plan, 500, seed=1)
+    violations, _ = plan_violations(
+        sol.plan, inst.model, inst.safe_set, inst.sigma_eta, 500, seed=1
+    )
     assert (violations > 0).mean() > 0.2
 
 

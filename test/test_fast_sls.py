@@ -8,8 +8,7 @@ import pytest
 
 from safe_control_ros.control.falsify import (
     closed_loop_campaign,
-    rollout_plan,
-    sample_true_systems,
+    plan_violations,
 )
 from safe_control_ros.control.fast_sls import FastRobustSLS
 from safe_control_ros.control.instances import lane_edge, lane_keeping, normalized
@@ -50,24 +49,19 @@ def generic10(inst):
     return RobustSLS(inst.model, inst.safe_set, inst.Q, inst.R, 10, sigma_eta=inst.sigma_eta)
 
 
-def _violations(inst, plan, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Violations per sampled boundary true system following `plan` over its horizon."""
-    rng = np.random.default_rng(seed)
-    As, Bs = sample_true_systems(inst.model, count, rng)
-    states, inputs = rollout_plan(plan, As, Bs, inst.model.sigma_w, inst.sigma_eta, rng)
-    bad = (~inst.safe_set.state.contains(states[:, 1:])).sum(axis=1)
-    return bad + (~inst.safe_set.inputs.contains(inputs)).sum(axis=1), states
-
-
 def test_fast_plan_is_safe_for_500_sampled_true_systems(inst, fast10):
     sol = fast10.solve(X0, X_REF)
     assert sol.status == "optimal" and sol.certificate.verified
-    violations, states = _violations(inst, sol.plan, 500, seed=1)
+    violations, states = plan_violations(
+        sol.plan, inst.model, inst.safe_set, inst.sigma_eta, 500, seed=1
+    )
     assert violations.sum() == 0
     assert sol.certificate.state_margin < 1e-4  # the tightened constraints are active
     assert states[:, :, 0].max() > X0[0] + 0.1  # and it does drive towards the edge
     baseline = NominalMPC(inst.model, inst.safe_set, inst.Q, inst.R, 10).solve(X0, X_REF)
-    ce_violations, _ = _violations(inst, baseline.plan, 500, seed=1)
+    ce_violations, _ = plan_violations(
+        baseline.plan, inst.model, inst.safe_set, inst.sigma_eta, 500, seed=1
+    )
     assert (ce_violations > 0).mean() > 0.2  # the same systems break the baseline
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .excitation import Excitation
+from .lqr import stage_costs
 from .model import SafeSet, UncertainModel
 from .plan import Plan
 from .receding import Planner, RecedingHorizon
@@ -54,6 +55,19 @@ def rollout_plan(
     return np.stack(states, axis=1), np.stack(inputs, axis=1)
 
 
+def plan_violations(
+    plan: Plan, model: UncertainModel, safe_set: SafeSet, sigma_eta, count: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Follow `plan` on `count` true systems sampled on the boundary of `model`'s error set
+    (vertex disturbances and excitation). Returns violating steps per system (count,) and
+    the states (count, T+1, n)."""
+    rng = np.random.default_rng(seed)
+    As, Bs = sample_true_systems(model, count, rng)
+    states, inputs = rollout_plan(plan, As, Bs, model.sigma_w, sigma_eta, rng)
+    bad_x = (~safe_set.state.contains(states[:, 1:])).sum(axis=1)
+    return bad_x + (~safe_set.inputs.contains(inputs)).sum(axis=1), states
+
+
 @dataclass(frozen=True)
 class Episode:
     """A closed-loop run: states (steps+1, n), applied inputs (steps, m), per-step records."""
@@ -69,9 +83,7 @@ class Episode:
     def cost(self, Q: np.ndarray, R: np.ndarray, x_ref=None) -> float:
         """sum_t |x_t - x_ref|_Q^2 + |u_t|_R^2 over the run."""
         e = self.states[:-1] - (0.0 if x_ref is None else x_ref)
-        return float(
-            np.einsum("ti,ij,tj->", e, Q, e) + np.einsum("ti,ij,tj->", self.inputs, R, self.inputs)
-        )
+        return float(np.sum(stage_costs(e, self.inputs, Q, R)))
 
 
 def closed_loop(

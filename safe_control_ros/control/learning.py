@@ -19,7 +19,7 @@ class ModelLearner:
     The ridge pulls towards the prior, so each row of [A B] - prior has Euclidean norm at
     most hypot(eps_A0, eps_B0): that is the radius the data-dependent bound needs. Either
     set (prior or learned) contains the truth with probability >= 1 - delta, so `model()`
-    may return whichever is smaller, measured by eps_A + eps_B. The data-dependent bound
+    may return whichever is smaller (`UncertainModel.tighter_than`). The data-dependent bound
     holds uniformly over time; the bootstrap (re-simulating a linear surrogate of the
     data's controller, see `bootstrap_bounds`) is approximate and much sharper.
     """
@@ -69,6 +69,5 @@ class ModelLearner:
             radius = float(np.hypot(self.prior.eps_A, self.prior.eps_B))
             bounds = data_dependent_bounds(est, self.prior.sigma_w, self.delta, radius)
         self.last_bounds = bounds
-        if bounds.eps_A + bounds.eps_B >= self.prior.eps_A + self.prior.eps_B:
-            return self.prior
-        return UncertainModel(est.A, est.B, bounds.eps_A, bounds.eps_B, self.prior.sigma_w)
+        learned = UncertainModel(est.A, est.B, bounds.eps_A, bounds.eps_B, self.prior.sigma_w)
+        return learned if learned.tighter_than(self.prior) else self.prior

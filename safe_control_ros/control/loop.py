@@ -73,7 +73,7 @@ class SafeLearningLoop:
         bounds = self.learner.last_bounds
         if bounds is not None:
             self.log.eps.append((self.learner.samples, bounds.eps_A, bounds.eps_B))
-        if model.eps_A + model.eps_B >= self.model.eps_A + self.model.eps_B:
+        if not model.tighter_than(self.model):
             return False
         self.model = model
         self.controller.set_problem(self._problem(learning))

@@ -32,3 +32,8 @@ def lqr(A, B, Q, R) -> LQR:
     P = solve_discrete_are(A, B, Q, R)
     K = np.linalg.solve(R + B.T @ P @ B, B.T @ P @ A)
     return LQR(K=K, P=P)
+
+
+def stage_costs(x: np.ndarray, u: np.ndarray, Q: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """x_t' Q x_t + u_t' R u_t for states x (T, n) and inputs u (T, m); shape (T,)."""
+    return np.einsum("ti,ij,tj->t", x, Q, x) + np.einsum("ti,ij,tj->t", u, R, u)

@@ -29,6 +29,10 @@ class UncertainModel:
         for name in ("eps_A", "eps_B", "sigma_w"):
             object.__setattr__(self, name, in_range(name, getattr(self, name), 0.0))
 
+    def tighter_than(self, other: UncertainModel) -> bool:
+        """True if its model error bound eps_A + eps_B is smaller than `other`'s."""
+        return self.eps_A + self.eps_B < other.eps_A + other.eps_B
+
     @property
     def n(self) -> int:
         return self.A.shape[0]

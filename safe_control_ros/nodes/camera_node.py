@@ -15,21 +15,21 @@ import numpy as np
 
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
-from ..sim.config import _param, _Parameters
+from ..schema import Parameters, param
 from .qos import SENSOR_DATA
 
 
 @dataclass(frozen=True)
-class CameraConfig(_Parameters):
+class CameraConfig(Parameters):
     SECTION: ClassVar[str] = "camera"
     NODE: ClassVar[str] = "camera"
 
-    source: str = _param("sim", choices=("sim", "device"))
-    device: str = _param("/dev/video0")  # V4L2 device, camera index ("0") or video file
-    rate: float = _param(10.0, 0.0, 120.0, open_low=True)  # Hz
-    width: int = _param(64, 8, 4096)  # px, device images are resized to this
-    height: int = _param(64, 8, 4096)  # px
-    frame_id: str = _param("camera_link")
+    source: str = param("sim", choices=("sim", "device"))
+    device: str = param("/dev/video0")  # V4L2 device, camera index ("0") or video file
+    rate: float = param(10.0, 0.0, 120.0, open_low=True)  # Hz
+    width: int = param(64, 8, 4096)  # px, device images are resized to this
+    height: int = param(64, 8, 4096)  # px
+    frame_id: str = param("camera_link")
 
 
 class CameraNode:

@@ -5,36 +5,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..sim.config import _param, _Parameters
+from ..schema import Parameters, param
 
 
 @dataclass(frozen=True)
-class ControllerConfig(_Parameters):
+class ControllerConfig(Parameters):
     """Robust SLS receding horizon on the lane-frame state. SI units."""
 
     SECTION: ClassVar[str] = "controller"
     NODE: ClassVar[str] = "controller"
 
-    control_period: float = _param(0.1, 0.0, 1.0, open_low=True)  # s
-    horizon: int = _param(5, 1, 50)  # steps
-    formulation: str = _param("fast", choices=("fast", "generic"))  # robust SLS solver
-    tau: float = _param(0.3, 0.0, 1.0, open_low=True)  # growth of the mismatch budget
-    state_timeout: float = _param(0.3, 0.0, open_low=True)  # s, older state: no command
-    learning_duration: float = _param(0.0, 0.0)  # s of excitation after start-up
-    sigma_eta: tuple[float, ...] = _param((0.02, 0.05), 0.0, size=2)  # rad, m/s^2
-    x_ref: tuple[float, ...] = _param((0.0, 0.0, 0.0), -10.0, 10.0, size=3)  # m, rad, m/s
-    seed: int = _param(0, 0)  # excitation
+    control_period: float = param(0.1, 0.0, 1.0, open_low=True)  # s
+    horizon: int = param(5, 1, 50)  # steps
+    formulation: str = param("fast", choices=("fast", "generic"))  # robust SLS solver
+    tau: float = param(0.3, 0.0, 1.0, open_low=True)  # growth of the mismatch budget
+    state_timeout: float = param(0.3, 0.0, open_low=True)  # s, older state: no command
+    learning_duration: float = param(0.0, 0.0)  # s of excitation after start-up
+    sigma_eta: tuple[float, ...] = param((0.02, 0.05), 0.0, size=2)  # rad, m/s^2
+    x_ref: tuple[float, ...] = param((0.0, 0.0, 0.0), -10.0, 10.0, size=3)  # m, rad, m/s
+    seed: int = param(0, 0)  # excitation
 
 
 @dataclass(frozen=True)
-class EstimatorConfig(_Parameters):
+class EstimatorConfig(Parameters):
     """Online least squares with error bounds on (state, input) pairs."""
 
     SECTION: ClassVar[str] = "estimator"
     NODE: ClassVar[str] = "estimator"
 
-    refit_period: float = _param(10.0, 0.0, open_low=True)  # s between bound updates
-    delta: float = _param(0.05, 0.0, 1.0, open_low=True)  # failure probability
-    bound: str = _param("bootstrap", choices=("bootstrap", "data-dependent"))
-    n_boot: int = _param(100, 10, 10000)
-    seed: int = _param(0, 0)
+    refit_period: float = param(10.0, 0.0, open_low=True)  # s between bound updates
+    delta: float = param(0.05, 0.0, 1.0, open_low=True)  # failure probability
+    bound: str = param("bootstrap", choices=("bootstrap", "data-dependent"))
+    n_boot: int = param(100, 10, 10000)
+    seed: int = param(0, 0)

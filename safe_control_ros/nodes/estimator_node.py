@@ -11,8 +11,6 @@ Parameters: `estimator` section (EstimatorConfig) and `/**: car_model.*` (the pr
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..control.learning import ModelLearner
@@ -75,8 +73,8 @@ class EstimatorNode:
         values = {"samples": str(self.learner.samples)}
         if bounds is not None:
             values |= {"eps_A": f"{bounds.eps_A:.4f}", "eps_B": f"{bounds.eps_B:.4f}"}
-        tighter = model.eps_A + model.eps_B < self.published.eps_A + self.published.eps_B
-        if tighter and math.isfinite(model.eps_A + model.eps_B):
+        tighter = model.tighter_than(self.published)
+        if tighter:
             self.published = model
             data = np.concatenate([model.A.ravel(), model.B.ravel()])
             data = np.append(data, [model.eps_A, model.eps_B, model.sigma_w])

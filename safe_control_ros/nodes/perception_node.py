@@ -27,23 +27,23 @@ from ..perception.calibration import bound_of
 from ..perception.maps import load_map
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
-from ..sim.config import _param, _Parameters
+from ..schema import Parameters, param
 from .qos import RELIABLE, SENSOR_DATA
 
 MEASUREMENT_LABELS = ("e_y", "e_psi", "bound_e_y", "bound_e_psi", "valid")
 
 
 @dataclass(frozen=True)
-class PerceptionConfig(_Parameters):
+class PerceptionConfig(Parameters):
     """Parameters of the perception node."""
 
     SECTION: ClassVar[str] = "perception"
     NODE: ClassVar[str] = "perception"
 
-    map_path: str = _param(kind=str)  # saved, calibrated map (.npz); required
-    max_image_age: float = _param(0.25, 0.0, 10.0, open_low=True)  # s, older images are stale
-    ood_threshold: float = _param(2.0, 0.0, open_low=True)  # 1, ood_score above: invalid
-    watchdog_period: float = _param(0.1, 0.0, 10.0, open_low=True)  # s, no-image check
+    map_path: str = param(kind=str)  # saved, calibrated map (.npz); required
+    max_image_age: float = param(0.25, 0.0, 10.0, open_low=True)  # s, older images are stale
+    ood_threshold: float = param(2.0, 0.0, open_low=True)  # 1, ood_score above: invalid
+    watchdog_period: float = param(0.1, 0.0, 10.0, open_low=True)  # s, no-image check
 
     def _check_consistency(self) -> None:
         if not Path(self.map_path).is_file():

@@ -9,116 +9,13 @@ naming the parameter and the allowed range.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
-from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import ClassVar
 
-from ..paramfile import ALL_NODES, load_parameter_file, node_parameters
+from ..paramfile import ALL_NODES
+from ..schema import Parameters, param
 
-INF = math.inf
-P = TypeVar("P", bound="_Parameters")
 OVAL_ARC = 3 * math.pi  # m, half circle of radius 3 m
-
-
-def _param(
-    default: Any = MISSING,
-    low: float = -INF,
-    high: float = INF,
-    *,
-    open_low: bool = False,
-    size: int | None = None,
-    kind: type | None = None,
-    choices: tuple[str, ...] = (),
-) -> Any:
-    """A dataclass field with its validation rule; `kind`, else the default's type (float,
-    int, str or a tuple of floats; float without a default) is the parameter's type; with
-    `choices` it is a string from those.
-
-    Values must lie in [low, high] ((low, high] if `open_low`); a tuple has `size` elements
-    (None: one or more) and the rule applies to each element.
-    """
-    kind = kind or (float if default is MISSING else type(default))
-    rule = {"kind": kind, "low": low, "high": high, "open_low": open_low, "size": size}
-    if choices or kind is str:
-        rule = {"kind": str, "choices": choices}
-    return field(default=default, metadata=rule)
-
-
-def _check_number(name: str, value: Any, rule: Mapping[str, Any]) -> float | int:
-    integer = rule["kind"] is int
-    number_types = (int,) if integer else (int, float)
-    bracket = "(" if rule["open_low"] else "["
-    what = "an integer" if integer else "a number"
-    allowed = f"{what} in {bracket}{rule['low']}, {rule['high']}]"
-    ok = isinstance(value, number_types) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        above = value > rule["low"] if rule["open_low"] else value >= rule["low"]
-        ok = above and value <= rule["high"]
-    if not ok:
-        raise ValueError(f"{name}: expected {allowed}, got {value!r}")
-    return int(value) if integer else float(value)
-
-
-def _check(name: str, value: Any, rule: Mapping[str, Any]) -> Any:
-    if rule["kind"] is str:
-        if rule["choices"] and value not in rule["choices"]:
-            raise ValueError(f"{name}: expected one of {list(rule['choices'])}, got {value!r}")
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{name}: expected a non-empty string, got {value!r}")
-        return value
-    if rule["kind"] is not tuple:
-        return _check_number(name, value, rule)
-    size = rule["size"]
-    if not isinstance(value, list | tuple) or len(value) < 1 or size not in (None, len(value)):
-        want = f"a list of {size}" if size else "a non-empty list of"
-        raise ValueError(f"{name}: expected {want} numbers, got {value!r}")
-    return tuple(_check_number(f"{name}[{i}]", v, rule) for i, v in enumerate(value))
-
-
-class _Parameters:
-    """Base of the parameter dataclasses: validation on construction and loading from YAML."""
-
-    SECTION: ClassVar[str]  # name in error messages
-    NODE: ClassVar[str]  # the node section of the parameter file that holds them
-    PREFIX: ClassVar[str] = ""  # dotted prefix of their parameter names
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            name = f"{self.SECTION}.{f.name}"
-            object.__setattr__(self, f.name, _check(name, getattr(self, f.name), f.metadata))
-        self._check_consistency()
-
-    def _check_consistency(self) -> None:
-        """Checks that involve several parameters (raise ValueError)."""
-
-    @classmethod
-    def from_dict(cls: type[P], params: dict[str, Any]) -> P:
-        """Build from {parameter name: value}; unknown names are rejected, missing ones default."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ValueError(
-                f"{cls.SECTION}: unknown parameter(s) {unknown}; known: {sorted(known)}"
-            )
-        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in params]
-        if missing:
-            raise ValueError(f"{cls.SECTION}: missing required parameter(s) {missing}")
-        return cls(**params)
-
-    @classmethod
-    def from_yaml(cls: type[P], path: str | Path) -> P:
-        """Build from what node NODE receives from a ROS 2 parameter file (names under
-        PREFIX)."""
-        params = node_parameters(load_parameter_file(path), cls.NODE)
-        n = len(cls.PREFIX)
-        mine = {
-            k[n:]: v for k, v in params.items() if k.startswith(cls.PREFIX) and "." not in k[n:]
-        }
-        if not mine:
-            where = f"'{cls.NODE}: ros__parameters:'" + (f" '{cls.PREFIX}*'" if cls.PREFIX else "")
-            raise ValueError(f"{path}: expected {cls.SECTION} parameters in {where}")
-        return cls.from_dict(mine)
 
 
 def _multiple_of(name: str, value: float, step: float, step_name: str) -> None:
@@ -129,51 +26,51 @@ def _multiple_of(name: str, value: float, step: float, step_name: str) -> None:
 
 
 @dataclass(frozen=True)
-class SimConfig(_Parameters):
+class SimConfig(Parameters):
     """Every parameter of the simulated car world (the unknown plant). SI units."""
 
     SECTION: ClassVar[str] = "sim"
     NODE: ClassVar[str] = "sim"
 
-    seed: int = _param(0, 0)  # seeds gusts, brightness and pixel noise
+    seed: int = param(0, 0)  # seeds gusts, brightness and pixel noise
     # Timing
-    physics_dt: float = _param(1 / 240, 0.0, 0.02, open_low=True)  # s, physics step
-    control_period: float = _param(0.1, 0.0, 1.0, open_low=True)  # s, multiple of physics_dt
-    camera_period: float = _param(0.1, 0.0, 10.0)  # s, multiple of physics_dt; 0: camera off
-    watchdog_timeout: float = _param(0.5, 0.0, 10.0, open_low=True)  # s without a command
+    physics_dt: float = param(1 / 240, 0.0, 0.02, open_low=True)  # s, physics step
+    control_period: float = param(0.1, 0.0, 1.0, open_low=True)  # s, multiple of physics_dt
+    camera_period: float = param(0.1, 0.0, 10.0)  # s, multiple of physics_dt; 0: camera off
+    watchdog_timeout: float = param(0.5, 0.0, 10.0, open_low=True)  # s without a command
     # Track: segments of constant curvature from the origin along +x; default: an oval lap.
     # Lengths in m (arc length), curvatures in 1/m (> 0 turns left).
-    track_lengths: tuple[float, ...] = _param((6.0, OVAL_ARC, 6.0, OVAL_ARC), 0.0, open_low=True)
-    track_curvatures: tuple[float, ...] = _param((0.0, 1 / 3, 0.0, 1 / 3), -5.0, 5.0)
-    lane_half_width: float = _param(0.4, 0.05, 5.0)  # m, centreline to marking centre
-    marking_width: float = _param(0.05, 0.005, 0.5)  # m, white lane-edge line
+    track_lengths: tuple[float, ...] = param((6.0, OVAL_ARC, 6.0, OVAL_ARC), 0.0, open_low=True)
+    track_curvatures: tuple[float, ...] = param((0.0, 1 / 3, 0.0, 1 / 3), -5.0, 5.0)
+    lane_half_width: float = param(0.4, 0.05, 5.0)  # m, centreline to marking centre
+    marking_width: float = param(0.05, 0.005, 0.5)  # m, white lane-edge line
     # Car (pybullet_data racecar)
-    reference_speed: float = _param(1.5, 0.0, 5.0, open_low=True)  # m/s, e_v = speed - this
-    mass_scale: float = _param(1.0, 0.1, 10.0)  # 1, multiplies every link mass and inertia
-    tyre_friction: float = _param(1.0, 0.01, 5.0)  # 1, tyre-ground Coulomb coefficient
-    steering_limit: float = _param(0.35, 0.0, 1.0, open_low=True)  # rad, |command| saturates
-    steering_time_constant: float = _param(0.03, 0.0, 2.0)  # s, first-order servo lag
-    accel_max: float = _param(2.0, 0.0, 20.0, open_low=True)  # m/s^2, command saturates
-    decel_max: float = _param(3.0, 0.0, 20.0, open_low=True)  # m/s^2, brake; command >= -this
-    max_speed: float = _param(3.0, 0.0, 5.0, open_low=True)  # m/s, drive speed set-point cap
-    motor_torque_max: float = _param(0.6, 0.0, 10.0, open_low=True)  # N m per rear wheel
-    drive_time_constant: float = _param(0.05, 0.02, 2.0)  # s, speed loop at nominal mass
+    reference_speed: float = param(1.5, 0.0, 5.0, open_low=True)  # m/s, e_v = speed - this
+    mass_scale: float = param(1.0, 0.1, 10.0)  # 1, multiplies every link mass and inertia
+    tyre_friction: float = param(1.0, 0.01, 5.0)  # 1, tyre-ground Coulomb coefficient
+    steering_limit: float = param(0.35, 0.0, 1.0, open_low=True)  # rad, |command| saturates
+    steering_time_constant: float = param(0.03, 0.0, 2.0)  # s, first-order servo lag
+    accel_max: float = param(2.0, 0.0, 20.0, open_low=True)  # m/s^2, command saturates
+    decel_max: float = param(3.0, 0.0, 20.0, open_low=True)  # m/s^2, brake; command >= -this
+    max_speed: float = param(3.0, 0.0, 5.0, open_low=True)  # m/s, drive speed set-point cap
+    motor_torque_max: float = param(0.6, 0.0, 10.0, open_low=True)  # N m per rear wheel
+    drive_time_constant: float = param(0.05, 0.02, 2.0)  # s, speed loop at nominal mass
     # Disturbance: lateral gust force on the car, piecewise constant, uniform in [-max, max]
-    gust_force_max: float = _param(5.0, 0.0, 100.0)  # N
-    gust_period: float = _param(0.5, 0.0, 10.0, open_low=True)  # s between gust changes
+    gust_force_max: float = param(5.0, 0.0, 100.0)  # N
+    gust_period: float = param(0.5, 0.0, 10.0, open_low=True)  # s between gust changes
     # Dashboard camera (pose in the car frame base_link: x forward, y left, z up)
-    camera_width: int = _param(64, 8, 1024)  # px
-    camera_height: int = _param(64, 8, 1024)  # px
-    camera_fov: float = _param(1.4, 0.1, 2.8)  # rad, vertical field of view
-    camera_position: tuple[float, ...] = _param((0.3, 0.0, 0.3), -2.0, 2.0, size=3)  # m
+    camera_width: int = param(64, 8, 1024)  # px
+    camera_height: int = param(64, 8, 1024)  # px
+    camera_fov: float = param(1.4, 0.1, 2.8)  # rad, vertical field of view
+    camera_position: tuple[float, ...] = param((0.3, 0.0, 0.3), -2.0, 2.0, size=3)  # m
     # rad: roll, pitch (> 0 looks down), yaw
-    camera_rpy: tuple[float, ...] = _param((0.0, 0.5, 0.0), -math.pi, math.pi, size=3)
+    camera_rpy: tuple[float, ...] = param((0.0, 0.5, 0.0), -math.pi, math.pi, size=3)
     # Lighting: direction towards the light (world frame), ambient and diffuse coefficients
-    light_direction: tuple[float, ...] = _param((0.4, 0.3, 1.0), -1e3, 1e3, size=3)
-    light_ambient: float = _param(0.6, 0.0, 1.0)  # 1, ambient light coefficient
-    light_diffuse: float = _param(0.4, 0.0, 1.0)  # 1, diffuse light coefficient
-    brightness_jitter: float = _param(0.1, 0.0, 0.9)  # 1, per-frame gain in [1-j, 1+j]
-    pixel_noise_std: float = _param(2.0, 0.0, 128.0)  # 8-bit intensity levels, Gaussian
+    light_direction: tuple[float, ...] = param((0.4, 0.3, 1.0), -1e3, 1e3, size=3)
+    light_ambient: float = param(0.6, 0.0, 1.0)  # 1, ambient light coefficient
+    light_diffuse: float = param(0.4, 0.0, 1.0)  # 1, diffuse light coefficient
+    brightness_jitter: float = param(0.1, 0.0, 0.9)  # 1, per-frame gain in [1-j, 1+j]
+    pixel_noise_std: float = param(2.0, 0.0, 128.0)  # 8-bit intensity levels, Gaussian
 
     @property
     def road_half_width(self) -> float:
@@ -212,7 +109,7 @@ class SimConfig(_Parameters):
 
 
 @dataclass(frozen=True)
-class CarModelConfig(_Parameters):
+class CarModelConfig(Parameters):
     """The controller's starting knowledge: lane-frame model prior and safe set. SI units.
 
     The bicycle (A0, B0) follows from (wheelbase, speed, sample_time) by
@@ -228,19 +125,19 @@ class CarModelConfig(_Parameters):
     NODE: ClassVar[str] = ALL_NODES  # every node that needs the model reads it
     PREFIX: ClassVar[str] = "car_model."
 
-    prior_A: tuple[float, ...] = _param(kind=tuple, size=9)  # calibrated A, row-major, SI
-    prior_B: tuple[float, ...] = _param(kind=tuple, size=6)  # calibrated B, row-major
-    eps_A0: float = _param(low=0.0)  # bound on ||A_true - A_prior||_inf, controller coords
-    eps_B0: float = _param(low=0.0)  # bound on ||B_true - B_prior||_inf, controller coords
-    sigma_w: float = _param(low=0.0)  # bound on ||w||_inf, controller coordinates
+    prior_A: tuple[float, ...] = param(kind=tuple, size=9)  # calibrated A, row-major, SI
+    prior_B: tuple[float, ...] = param(kind=tuple, size=6)  # calibrated B, row-major
+    eps_A0: float = param(low=0.0)  # bound on ||A_true - A_prior||_inf, controller coords
+    eps_B0: float = param(low=0.0)  # bound on ||B_true - B_prior||_inf, controller coords
+    sigma_w: float = param(low=0.0)  # bound on ||w||_inf, controller coordinates
     # m, rad, m/s: the controller works in x / state_scale
-    state_scale: tuple[float, ...] = _param((0.25, 0.7, 0.5), 0.0, size=3, open_low=True)
-    wheelbase: float = _param(0.325, 0.0, 5.0, open_low=True)  # m, rear to front axle
-    speed: float = _param(1.5, 0.0, 10.0, open_low=True)  # m/s, linearisation speed
-    sample_time: float = _param(0.1, 0.0, 1.0, open_low=True)  # s
-    e_y_max: float = _param(0.25, 0.0, open_low=True)  # m
-    e_psi_max: float = _param(0.35, 0.0, math.pi, open_low=True)  # rad
-    e_v_max: float = _param(0.5, 0.0, open_low=True)  # m/s
-    steering_max: float = _param(0.2, 0.0, 1.0, open_low=True)  # rad
-    accel_max: float = _param(2.0, 0.0, open_low=True)  # m/s^2
-    accel_min: float = _param(-3.0, high=0.0)  # m/s^2 (braking)
+    state_scale: tuple[float, ...] = param((0.25, 0.7, 0.5), 0.0, size=3, open_low=True)
+    wheelbase: float = param(0.325, 0.0, 5.0, open_low=True)  # m, rear to front axle
+    speed: float = param(1.5, 0.0, 10.0, open_low=True)  # m/s, linearisation speed
+    sample_time: float = param(0.1, 0.0, 1.0, open_low=True)  # s
+    e_y_max: float = param(0.25, 0.0, open_low=True)  # m
+    e_psi_max: float = param(0.35, 0.0, math.pi, open_low=True)  # rad
+    e_v_max: float = param(0.5, 0.0, open_low=True)  # m/s
+    steering_max: float = param(0.2, 0.0, 1.0, open_low=True)  # rad
+    accel_max: float = param(2.0, 0.0, open_low=True)  # m/s^2
+    accel_min: float = param(-3.0, high=0.0)  # m/s^2 (braking)
