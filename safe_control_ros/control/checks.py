@@ -25,6 +25,15 @@ def as_vector(name: str, value, size: int | None = None) -> np.ndarray:
     return _finite(name, arr)
 
 
+def bound_vector(name: str, value, size: int) -> np.ndarray:
+    """Return `value` (None = 0, a scalar = the same for all) as a (size,) vector >= 0."""
+    arr = np.asarray(0.0 if value is None else value, dtype=float)
+    arr = as_vector(name, np.full(size, arr) if arr.ndim == 0 else arr, size)
+    if np.any(arr < 0):
+        raise ValueError(f"{name}: expected values >= 0, got {arr}")
+    return arr
+
+
 def in_range(
     name: str, value: float, low: float, high: float = np.inf, *, open_low: bool = False
 ) -> float:

@@ -35,35 +35,49 @@ def vertices(rng: np.random.Generator, bound, shape) -> np.ndarray:
 
 
 def rollout_plan(
-    plan: Plan, As, Bs, sigma_w: float, sigma_eta, rng: np.random.Generator
+    plan: Plan, As, Bs, sigma_w: float, sigma_eta, rng: np.random.Generator, eps_e=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Follow `plan` (its causal feedback) on each true system for the whole horizon with
-    vertex disturbances and excitation. Returns states (N, T+1, n), applied inputs (N, T, m)."""
+    vertex disturbances and excitation, and with eps_e (n,) vertex measurement errors: the
+    plan starts from the measurement z_0 = x_0 + e_0 and feeds back the mismatches of the
+    measurements. Returns true states (N, T+1, n), applied inputs (N, T, m)."""
     N, n = As.shape[0], As.shape[1]
     T, m = plan.horizon, Bs.shape[2]
-    x = np.broadcast_to(plan.z[0], (N, n)).copy()
+
+    def error() -> np.ndarray:
+        return 0.0 if eps_e is None else vertices(rng, eps_e, (N, n))
+
+    y = np.broadcast_to(plan.z[0], (N, n)).copy()
+    x = y - error()
     states, inputs, deltas = [x], [], np.zeros((N, T, n))
     for t in range(T):
         u_cmd = plan.v[t] + np.einsum("kij,nkj->ni", plan.Phi_u[t, 1 : t + 1], deltas[:, :t])
         u = u_cmd + vertices(rng, sigma_eta, (N, m))
-        x_next = np.einsum("nij,nj->ni", As, x) + np.einsum("nij,nj->ni", Bs, u)
-        x_next += vertices(rng, np.full(n, sigma_w), (N, n))
-        deltas[:, t] = x_next - x @ plan.A.T - u_cmd @ plan.B.T
-        states.append(x_next)
+        x = np.einsum("nij,nj->ni", As, x) + np.einsum("nij,nj->ni", Bs, u)
+        x += vertices(rng, np.full(n, sigma_w), (N, n))
+        y_next = x + error()
+        deltas[:, t] = y_next - y @ plan.A.T - u_cmd @ plan.B.T
+        states.append(x)
         inputs.append(u)
-        x = x_next
+        y = y_next
     return np.stack(states, axis=1), np.stack(inputs, axis=1)
 
 
 def plan_violations(
-    plan: Plan, model: UncertainModel, safe_set: SafeSet, sigma_eta, count: int, seed: int
+    plan: Plan,
+    model: UncertainModel,
+    safe_set: SafeSet,
+    sigma_eta,
+    count: int,
+    seed: int,
+    eps_e=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Follow `plan` on `count` true systems sampled on the boundary of `model`'s error set
-    (vertex disturbances and excitation). Returns violating steps per system (count,) and
-    the states (count, T+1, n)."""
+    (vertex disturbances, excitation and measurement errors eps_e (n,)). Returns violating
+    steps per system (count,) and the true states (count, T+1, n)."""
     rng = np.random.default_rng(seed)
     As, Bs = sample_true_systems(model, count, rng)
-    states, inputs = rollout_plan(plan, As, Bs, model.sigma_w, sigma_eta, rng)
+    states, inputs = rollout_plan(plan, As, Bs, model.sigma_w, sigma_eta, rng, eps_e)
     bad_x = (~safe_set.state.contains(states[:, 1:])).sum(axis=1)
     return bad_x + (~safe_set.inputs.contains(inputs)).sum(axis=1), states
 
@@ -95,12 +109,15 @@ def closed_loop(
     sigma_w: float,
     rng: np.random.Generator,
     x_ref=None,
+    eps_e=None,
 ) -> Episode:
-    """Run `controller` on x+ = A_true x + B_true u + w, w random vertices of sigma_w."""
+    """Run `controller` on x+ = A_true x + B_true u + w, w random vertices of sigma_w; it
+    sees x + e with e random vertices of eps_e (n,) if given, else x."""
     x = np.asarray(x0, dtype=float)
     states, inputs, statuses, times = [x], [], [], []
     for _ in range(steps):
-        step = controller.step(x, x_ref)
+        e = 0.0 if eps_e is None else vertices(rng, eps_e, x.shape)
+        step = controller.step(x + e, x_ref)
         w = vertices(rng, np.full(x.size, sigma_w), x.shape)
         x = A_true @ x + B_true @ step.u + w
         states.append(x)

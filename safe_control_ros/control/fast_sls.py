@@ -51,12 +51,12 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from .checks import as_matrix, as_vector, in_range, positive_int
+from .checks import as_matrix, as_vector, bound_vector, in_range, positive_int
 from .excitation import check_sigma_eta
 from .horizon import MARGIN, psd_sqrt, terminal_cost_matrix
 from .model import SafeSet, UncertainModel
 from .plan import Certificate, Plan, Solution, rollout_responses
-from .sls import RobustSLS, certify
+from .sls import RobustSLS, certify, response_rows
 
 SOLVER_DEFAULTS = {"verbose": False, "max_threads": 1, "direct_solve_method": "faer"}
 
@@ -125,6 +125,7 @@ class FastRobustSLS:
         tau: float = 0.5,
         eta: float | None = None,
         h2_weight: float | None = None,
+        eps_e=None,
         terminal_cost: np.ndarray | str = "lqr",
         directions=None,
         trajectory_directions=None,
@@ -142,6 +143,7 @@ class FastRobustSLS:
         self.T = positive_int("horizon", horizon)
         self.sqrt_Q, self.sqrt_R = psd_sqrt("Q", self.Q), psd_sqrt("R", self.R)
         self.sigma_eta = check_sigma_eta(sigma_eta, m)
+        self.eps_e = bound_vector("eps_e", eps_e, n)
         self.tau = in_range("tau", tau, 0.0, 1.0, open_low=True)
         self._eta = None if eta is None else in_range("eta", eta, 0.0)
         self._h2_weight = None if h2_weight is None else in_range("h2_weight", h2_weight, 0.0)
@@ -219,6 +221,7 @@ class FastRobustSLS:
             tau=self.tau,
             eta=self._eta,
             h2_weight=self._h2_weight,
+            eps_e=self.eps_e,
             terminal_cost=P,
             solver=self.design_solver,
         )
@@ -249,10 +252,13 @@ class FastRobustSLS:
         robust = model.eps_A > 0 or model.eps_B > 0
         c = lib.c
         # Candidate i's tightenings (t, rows, i) and row spreads for the schedule c.
-        tight_x = np.einsum("itkpj,k->tpi", np.abs(np.einsum("pr,itkrj->itkpj", F, lib.Phi_x)), c)
-        tight_u = np.einsum("itkpj,k->tpi", np.abs(np.einsum("pr,itkrj->itkpj", G, lib.Phi_u)), c)
-        spread_x = np.einsum("itkrj,k->tri", np.abs(lib.Phi_x), c)
-        spread_u = np.einsum("itkrj,k->tri", np.abs(lib.Phi_u), c)
+        rows = response_rows(lib.Phi_x, lib.Phi_u, model.A, c, self.eps_e)
+
+        def candidates(H: np.ndarray, which: str) -> np.ndarray:
+            return np.moveaxis(rows(H, which), 0, -1)
+
+        tight_x, tight_u = candidates(F, "x"), candidates(G, "u")
+        spread_x, spread_u = candidates(np.eye(n), "x"), candidates(np.eye(m), "u")
 
         sizes = {"z": T * n, "v": T * m, "lam": K}
         if robust:
@@ -289,11 +295,13 @@ class FastRobustSLS:
             con.add("rho", {"lam": spread_x[1:T].reshape(-1, K), "rho": -ones_x}, 0.0)
             con.add("pi", {"lam": spread_u[1:T].reshape(-1, K), "pi": -ones_ru}, 0.0)
             # Induction, t = 0..T-1: eps_A (a_t + rho_t) + eps_B (b_t + pi_t) <= c_{t+1} - s;
-            # at t = 0 eps_A ||x0|| moves to the right-hand side (per step).
+            # at t = 0 eps_A ||x0|| moves to the right-hand side (per step), with
+            # eps_A ||eps_e|| for x_0 = y_0 - e_0 and eps_B |Psi_u[0]| = 0.
             later = sp.eye(T, T - 1, k=-1)
             eA, eB = model.eps_A, model.eps_B
             induction = {"a": eA * later, "rho": eA * later, "b": eB * sp.eye(T), "pi": eB * later}
-            con.add("induction", induction, c[1:] - s - back)
+            first = np.eye(1, T).ravel() * eA * self.eps_e.max()
+            con.add("induction", induction, c[1:] - s - back - first)
         A_qp, rhs = con.stacked()
         h2 = _h2_vectors(lib, self.sqrt_Q, self.sqrt_R, psd_sqrt("terminal_cost", P))
         gram = h2 @ h2.T
@@ -372,7 +380,7 @@ class FastRobustSLS:
             + core.h2_weight * lam @ core.gram @ lam
         )
         plan = Plan(model.A, model.B, z, v, Phi_x, Phi_u, lib.c.copy(), float(cost))
-        cert = certify(plan, model, self.safe_set, self.sigma_eta, lib.tau, lib.eta)
+        cert = certify(plan, model, self.safe_set, self.sigma_eta, lib.tau, lib.eta, self.eps_e)
         return plan, cert
 
 

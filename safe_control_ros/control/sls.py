@@ -17,6 +17,21 @@ side to be <= c_{t+1}, so ||delta_k|| <= c_k for every k by induction, and tight
 constraint row f: f^T z_t + sum_k c_k ||f^T Phi_x[t,k]||_1 <= b (inputs also by |f|^T sigma_eta).
 The schedule c_k = s + eta (tau + ... + tau^k) is fixed before the solve (cvxpy parameters),
 so the problem is convex; tau and eta are its two knobs.
+
+Output feedback (`eps_e`): the controller sees y_t = x_t + e_t, |e_t,i| <= eps_e_i, instead
+of the state. The plan then runs on the measurements: z_0 = y_0 and
+delta_{t+1} = y_{t+1} - Ahat y_t - Bhat u_t = zeta_{t+1} + e_{t+1} - Ahat e_t, where
+zeta_{t+1} = w + dA x_t + dB u_t (+ excitation) is the mismatch on the true state. Summing
+by parts, the true state and the input are
+    x_t = z_t + sum_k Phi_x[t,k] zeta_k + sum_{j<t} Psi_x[t,j] e_j,
+    u_t = v_t + sum_k Phi_u[t,k] zeta_k + sum_{j<=t} Psi_u[t,j] e_j,
+    Psi[t,j] = Phi[t,j] - Phi[t,j+1] Ahat   (`error_responses`),
+(the e_t of y_t cancels in x_t = y_t - e_t). Each constraint row f is tightened further by
+sum_j |f^T Psi[t,j]| eps_e, and the induction on ||zeta_{t+1}|| <= c_{t+1} adds
+eps_A max_i sum_j |Psi_x[t,j]_(i,:)| eps_e (||eps_e||_inf at t = 0, x_0 = y_0 - e_0) and the
+same for the input with eps_B. The errors enter through the feedback the plan applies to
+them (Phi - Phi Ahat ~ B K), not as an extra disturbance on every step: with eps_e = 0 the
+problem is the state-feedback one.
 """
 
 from __future__ import annotations
@@ -26,7 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .bounds import inf_norm
-from .checks import in_range
+from .checks import bound_vector, in_range
 from .excitation import check_sigma_eta
 from .horizon import MARGIN, HorizonProblem
 from .model import SafeSet, UncertainModel
@@ -39,6 +54,8 @@ class RobustSLS(HorizonProblem):
     Cost: the nominal cost plus `h2_weight` (default s^2) times the same quadratic form of
     every feedback block (an H2 cost on the deltas). Schedule knobs `tau`, `eta`: see
     `set_schedule`. `sigma_eta` (m,) bounds the excitation added to the commanded input.
+    `eps_e` (n,) bounds the error of the measured state (output feedback, see module;
+    default 0: state feedback).
     """
 
     def __init__(
@@ -52,9 +69,11 @@ class RobustSLS(HorizonProblem):
         tau: float = 0.5,
         eta: float | None = None,
         h2_weight: float | None = None,
+        eps_e=None,
         **options,
     ) -> None:
         self.sigma_eta = check_sigma_eta(sigma_eta, model.m)
+        self.eps_e = bound_vector("eps_e", eps_e, model.n)
         self.s = (
             model.sigma_w
             + float(inf_norm(model.B * self.sigma_eta))
@@ -95,6 +114,9 @@ class RobustSLS(HorizonProblem):
                 )
         tight_x = self._tightening(F, self._X, first_t=1)  # t = 1..T
         tight_u = self._tightening(G, self._U, first_t=0)  # t = 0..T-1
+        if self.eps_e.any():
+            tight_x = tight_x + self._error_tightening(F, self._state_error_responses(), 1)
+            tight_u = tight_u + self._error_tightening(G, self._input_error_responses(), 0)
         exc_u = np.abs(G) @ self.sigma_eta
         cons += [
             cp.vec(self._z[1:] @ F.T, order="C") + tight_x <= np.tile(b - MARGIN, T),
@@ -116,6 +138,30 @@ class RobustSLS(HorizonProblem):
             total = total + self._c[k - 1] * placed
         return total
 
+    def _error_tightening(self, H: np.ndarray, responses: list, first_t: int) -> cp.Expression:
+        """sum_j |H Psi[t,j]| eps_e for t = first_t .. first_t+T-1, stacked like
+        `_tightening`; responses: (first t, Psi_j stacked over t) from `*_error_responses`."""
+        p, total = H.shape[0], 0
+        for t0, Psi in responses:
+            blocks = Psi.shape[0] // H.shape[1]
+            absrows = cp.abs(_blkdiag(H, blocks) @ Psi) @ self.eps_e
+            total = total + _placement((t0 - first_t) * p, blocks * p, self.T * p) @ absrows
+        return total
+
+    def _state_error_responses(self) -> list[tuple[int, cp.Expression]]:
+        """(j + 1, Psi_x[t,j] for t = j+1..T) for j = 0..T-1."""
+        A, n, X = self.model.A, self.model.n, self._X
+        return [(j + 1, (X[j - 1][n:] if j else 0) - X[j] @ A) for j in range(self.T)]
+
+    def _input_error_responses(self) -> list[tuple[int, cp.Expression]]:
+        """(max(j, 1), Psi_u[t,j] for t = max(j, 1)..T-1) for j = 0..T-1 (Psi_u[0,0] = 0)."""
+        A, m, U, T = self.model.A, self.model.m, self._U, self.T
+        out: list[tuple[int, cp.Expression]] = [(1, -U[0] @ A)] if T > 1 else []
+        for j in range(1, T):
+            later = U[j] @ A if j < T - 1 else None
+            out.append((j, U[j - 1] if later is None else U[j - 1] - _stack_below(later, m)))
+        return out
+
     def _induction(self) -> cp.Expression:
         """Bound (T,) on ||delta_{t+1}||_inf for t = 0..T-1 given ||delta_k|| <= c_k, k <= t."""
         T, n, m = self.T, self.model.n, self.model.m
@@ -123,10 +169,23 @@ class RobustSLS(HorizonProblem):
         z_norm = cp.max(cp.abs(self._z[:T]), axis=1)
         v_norm = cp.max(cp.abs(self._v), axis=1)
         bound = self.s + eps_A * z_norm + eps_B * v_norm
+        if self.eps_e.any():
+            x_err = self._error_row_bound(self._state_error_responses(), n)
+            u_err = self._error_row_bound(self._input_error_responses(), m)
+            x0_err = np.eye(1, T).ravel() * self.eps_e.max()  # x_0 = y_0 - e_0
+            bound = bound + eps_A * (x_err + x0_err) + eps_B * u_err
         if T == 1:
             return bound
         spread = eps_A * self._row_bound(self._X, n) + eps_B * self._row_bound(self._U, m)
         return bound + cp.hstack([np.zeros(1), spread])
+
+    def _error_row_bound(self, responses: list, rows: int) -> cp.Expression:
+        """max_i sum_j |Psi[t,j]_(i,:)| eps_e for t = 0..T-1, as (T,)."""
+        T, total = self.T, 0
+        for t0, Psi in responses:
+            absrows = cp.abs(Psi) @ self.eps_e
+            total = total + _placement(t0 * rows, Psi.shape[0], (T + 1) * rows) @ absrows
+        return cp.max(cp.reshape(total, (T + 1, rows), order="C"), axis=1)[:T]
 
     def _row_bound(self, Phis: list, rows: int) -> cp.Expression:
         """r_t = max_i sum_k c_k ||Phi[t,k]_(i,:)||_1 for t = 1..T-1, as a (T-1,) expression."""
@@ -155,7 +214,9 @@ class RobustSLS(HorizonProblem):
         for k, U in enumerate(self._U, start=1):
             Phi_u[k:, k] = U.value.reshape(T - k, m, n)
         plan = self._plan(Phi_u, self.c.copy())
-        cert = certify(plan, self.model, self.safe_set, self.sigma_eta, self.tau, self.eta)
+        cert = certify(
+            plan, self.model, self.safe_set, self.sigma_eta, self.tau, self.eta, self.eps_e
+        )
         return plan, cert
 
 
@@ -166,20 +227,23 @@ def certify(
     sigma_eta: np.ndarray,
     tau: float,
     eta: float,
+    eps_e=None,
 ) -> Certificate:
-    """Recompute the robustness conditions of `plan` for `model` in numpy (no solver)."""
+    """Recompute the robustness conditions of `plan` for `model` and measurement error
+    bound eps_e (n,) (default 0) in numpy (no solver)."""
     c, T = plan.delta_bound, plan.horizon
+    eps_e = bound_vector("eps_e", eps_e, model.n)
     s = model.sigma_w + inf_norm(model.B * sigma_eta) + model.eps_B * sigma_eta.max()
     F, b = safe_set.state.H, safe_set.state.h
     G, g = safe_set.inputs.H, safe_set.inputs.h
-    fx = np.einsum("tkpj,k->tp", np.abs(np.einsum("pi,tkij->tkpj", F, plan.Phi_x)), c)
-    fu = np.einsum("tkpj,k->tp", np.abs(np.einsum("pi,tkij->tkpj", G, plan.Phi_u)), c)
-    rx = np.einsum("tkij,k->ti", np.abs(plan.Phi_x), c).max(axis=1)  # (T+1,)
-    ru = np.einsum("tkij,k->ti", np.abs(plan.Phi_u), c).max(axis=1)  # (T,)
+    rows = response_rows(plan.Phi_x, plan.Phi_u, plan.A, c, eps_e)
+    fx, fu = rows(F, "x"), rows(G, "u")  # (T+1, p), (T, q)
+    rx, ru = rows(np.eye(model.n), "x"), rows(np.eye(model.m), "u")
+    rx[0] += eps_e.max()  # x_0 = y_0 - e_0
     bound = (
         s
-        + model.eps_A * (np.abs(plan.z[:T]).max(axis=1) + rx[:T])
-        + model.eps_B * (np.abs(plan.v).max(axis=1) + ru)
+        + model.eps_A * (np.abs(plan.z[:T]).max(axis=1) + rx[:T].max(axis=1))
+        + model.eps_B * (np.abs(plan.v).max(axis=1) + ru.max(axis=1))
     )
     return Certificate(
         tau=tau,
@@ -188,6 +252,46 @@ def certify(
         input_margin=float(np.min(g - plan.v @ G.T - fu - np.abs(G) @ sigma_eta)),
         induction_margin=float(np.min(c[1:] - bound)),
     )
+
+
+def error_responses(Phi_x: np.ndarray, Phi_u: np.ndarray, A: np.ndarray):
+    """Responses of the true state, (..., T+1, T+1, n, n), and of the input,
+    (..., T, T+1, m, n), to the measurement errors e_j (module): Psi[t,j] = Phi[t,j] -
+    Phi[t,j+1] A, for the state only j < t."""
+
+    def by_parts(Phi: np.ndarray) -> np.ndarray:
+        later = np.zeros_like(Phi)
+        later[..., :-1, :, :] = Phi[..., 1:, :, :]
+        return Phi - later @ A
+
+    before = np.tril(np.ones(Phi_x.shape[-4:-2]), -1)[..., None, None]  # j < t
+    return by_parts(Phi_x) * before, by_parts(Phi_u)
+
+
+def response_rows(Phi_x: np.ndarray, Phi_u: np.ndarray, A: np.ndarray, c, eps_e):
+    """rows(H, "x" or "u"): the worst-case deviation of H x_t (or H u_t) from its nominal,
+    sum_k c_k |H Phi[t,k]| 1 + sum_j |H Psi[t,j]| eps_e, as (..., t, rows of H). Phi with
+    leading batch axes allowed; c (T+1,) the schedule, eps_e (n,) the measurement error."""
+    Psi_x, Psi_u = error_responses(Phi_x, Phi_u, A)
+    on_deltas = np.outer(c, np.ones(A.shape[0]))  # (T+1, n): weight of column j of block k
+    on_errors = np.outer(np.ones(len(c)), eps_e)
+    responses = {"x": (Phi_x, Psi_x), "u": (Phi_u, Psi_u)}
+
+    def rows(H: np.ndarray, which: str) -> np.ndarray:
+        Phi, Psi = responses[which]
+        return _weighted_rows(H, Phi, on_deltas) + _weighted_rows(H, Psi, on_errors)
+
+    return rows
+
+
+def _weighted_rows(H: np.ndarray, Phi: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """sum_{k,j} W[k,j] |(H Phi[t,k])_(p,j)|, (..., t, p), for Phi (..., t, k, r, j)."""
+    return np.einsum("...tkpj,kj->...tp", np.abs(np.einsum("pr,...tkrj->...tkpj", H, Phi)), W)
+
+
+def _stack_below(M: cp.Expression, rows: int) -> cp.Expression:
+    """M with `rows` zero rows on top."""
+    return cp.vstack([np.zeros((rows, M.shape[1])), M])
 
 
 def _blkdiag(M: np.ndarray, count: int) -> sp.csr_matrix:

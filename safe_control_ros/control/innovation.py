@@ -1,0 +1,65 @@
+"""Innovation test: is a measurement y = x + e consistent with the model and the last one?
+
+Controller coordinates. Between the last accepted measurement y_0 and a new one y_k, k
+steps later with the applied inputs u_0..u_{k-1}, the true state follows
+x+ = (A + dA) x + (B + dB) u + w. While the state stays in the safe set (what every plan
+certifies), each step's mismatch against the nominal model is at most
+    zeta_bar = sigma_w + eps_A max||x|| + eps_B max||u||   (max over the safe set),
+so the prediction yhat_k = A^k y_0 + sum_j A^(k-1-j) B u_j misses x_k by at most r_k per
+coordinate, r_0 = eps_e, r_{j+1} = |A| r_j + zeta_bar, and
+    |y_k - yhat_k| <= r_k + eps_e.
+A measurement outside this box cannot come from the model with a perception error within
+its bound: it is an outlier (or the model is wrong) and must not be used as valid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import as_vector, bound_vector
+from .model import SafeSet, UncertainModel
+
+
+class InnovationTest:
+    """Checks each new measurement against the prediction from the last accepted one.
+
+    model, safe_set: the controller's (controller coordinates); eps_e (n,): the
+    measurement error bound. `check(y)` -> (accepted, excess): excess is the largest
+    |y - yhat| / bound over the coordinates (<= 1 when accepted). `accept(y)` makes y the
+    reference for the next check; `applied(u)` records each applied input (m,).
+    """
+
+    def __init__(self, model: UncertainModel, safe_set: SafeSet, eps_e) -> None:
+        self.model = model
+        self.eps_e = bound_vector("eps_e", eps_e, model.n)
+        u_max = safe_set.inputs.max_inf_norm
+        self.zeta_bar = (
+            model.sigma_w + model.eps_A * safe_set.state.max_inf_norm + model.eps_B * u_max
+        )
+        self._prediction: np.ndarray | None = None  # yhat_k (n,)
+        self._radius = self.eps_e.copy()  # r_k (n,)
+
+    def check(self, y) -> tuple[bool, float]:
+        """Whether y (n,) is consistent with the prediction (always, without a reference)."""
+        y = as_vector("y", y, self.model.n)
+        if self._prediction is None:
+            return True, 0.0
+        excess = float(np.max(np.abs(y - self._prediction) / (self._radius + self.eps_e)))
+        return excess <= 1.0, excess
+
+    def accept(self, y) -> None:
+        """Make y (n,) the last accepted measurement."""
+        self._prediction = as_vector("y", y, self.model.n).copy()
+        self._radius = self.eps_e.copy()
+
+    def applied(self, u) -> None:
+        """Advance the prediction by one step under the applied input u (m,)."""
+        if self._prediction is None:
+            return
+        u = as_vector("u", u, self.model.m)
+        self._prediction = self.model.A @ self._prediction + self.model.B @ u
+        self._radius = np.abs(self.model.A) @ self._radius + self.zeta_bar
+
+    def reset(self) -> None:
+        """Forget the reference (e.g. after a stop): the next measurement is accepted."""
+        self._prediction, self._radius = None, self.eps_e.copy()

@@ -1,0 +1,68 @@
+"""Innovation test (control.innovation): never rejects a measurement the model and the
+perception bound allow (Monte Carlo over true systems on the boundary of the error set,
+worst-case disturbances and errors, gaps of missing frames), and rejects injected
+outliers beyond the prediction box."""
+
+import numpy as np
+import pytest
+
+from safe_control_ros.control.falsify import sample_true_systems, vertices
+from safe_control_ros.control.innovation import InnovationTest
+from safe_control_ros.sim.config import CarModelConfig
+from safe_control_ros.sim.lane_model import controller_instance
+
+EPS_E = np.array([0.05, 0.05, 0.0])
+
+
+@pytest.fixture(scope="module")
+def inst():
+    return controller_instance(CarModelConfig.from_yaml("config/car.yaml"))
+
+
+def _trajectory(inst, rng, steps):
+    """True states (steps+1, n) in the safe set's interior and inputs (steps, m) of a
+    boundary system under a stabilising input and vertex disturbances."""
+    model = inst.model
+    As, Bs = sample_true_systems(model, 1, rng)
+    x = np.zeros((steps + 1, model.n))
+    u = np.zeros((steps, model.m))
+    for t in range(steps):
+        u[t] = np.clip(-np.array([[1.2, 3.0, 0.0], [0.0, 0.0, 1.0]]) @ x[t], -1, 1)
+        x[t + 1] = As[0] @ x[t] + Bs[0] @ u[t] + vertices(rng, np.full(3, model.sigma_w), 3)
+    return x, u
+
+
+@pytest.mark.parametrize("gap", [1, 3])
+def test_consistent_measurements_are_never_rejected(inst, gap):
+    rng = np.random.default_rng(gap)
+    worst = 0.0
+    for _ in range(40):
+        x, u = _trajectory(inst, rng, 30)
+        assert np.all(inst.safe_set.state.contains(x))
+        test = InnovationTest(inst.model, inst.safe_set, EPS_E)
+        for t in range(31):
+            if t % gap == 0:
+                ok, excess = test.check(x[t] + vertices(rng, EPS_E, 3))
+                assert ok
+                worst = max(worst, excess)
+                test.accept(x[t] + vertices(rng, EPS_E, 3))
+            if t < 30:
+                test.applied(u[t])
+    assert 0.2 < worst <= 1.0  # the box is not vacuous
+
+
+def test_outliers_beyond_the_prediction_box_are_rejected(inst):
+    rng = np.random.default_rng(9)
+    x, u = _trajectory(inst, rng, 10)
+    test = InnovationTest(inst.model, inst.safe_set, EPS_E)
+    test.accept(x[0])
+    test.applied(u[0])
+    box = np.abs(inst.model.A) @ EPS_E + test.zeta_bar + EPS_E
+    for i in (0, 1):
+        outlier = x[1].copy()
+        outlier[i] += 2.5 * box[i]
+        ok, excess = test.check(outlier)
+        assert not ok and excess > 1.0
+    assert test.check(x[1])[0]
+    test.reset()
+    assert test.check(x[1] + 10.0) == (True, 0.0)
