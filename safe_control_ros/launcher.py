@@ -2,8 +2,10 @@
 
 --mode inprocess (default): every node in this process, lockstep with the simulated clock,
 deterministic and as fast as the computation. --mode dds: one process per node over
-Cyclone DDS with ROS 2 naming on the wire, in real time, so ROS 2 tools on the same network
-see the topics.
+Cyclone DDS with ROS 2 naming on the wire, in real time (every node's timers on the wall
+clock: the sim advances its world by one control period per wall-clock period), so ROS 2
+tools on the same network see the topics. The sim starts last, once the controller is
+up, so that the car gets commands from its first tick.
 
     safe-control-launch [--track oval] [--duration 30] [--mode inprocess|dds] [--record DIR]
 """
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -25,7 +28,7 @@ from .nodes.camera_node import CameraNode
 from .nodes.controller_node import ControllerNode
 from .nodes.estimator_node import EstimatorNode
 from .nodes.sim_node import SimNode
-from .paramfile import load_parameter_file
+from .paramfile import ALL_NODES, load_parameter_file
 from .runtime import messages as msg
 from .runtime.inprocess import Runtime
 
@@ -36,6 +39,7 @@ NODES = {
     "estimator": EstimatorNode,
     "controller": ControllerNode,
 }
+PACKAGE_NODES = (*NODES, "perception")  # every node of the package (perception: not launched)
 RECORDED = {  # topic: type; camera images are left out to keep logs small
     "/clock": msg.Clock,
     "/odom": msg.Odometry,
@@ -56,6 +60,12 @@ def parameters(config: Path, track: str) -> dict[str, dict]:
     track_file = config.parent / f"track_{track}.yaml"
     for node, values in load_parameter_file(track_file).items():
         params[node] = params.get(node, {}) | values
+    unknown = sorted(set(params) - {ALL_NODES, *PACKAGE_NODES})
+    if unknown:
+        raise ValueError(
+            f"config: section(s) {unknown} name no node; expected {ALL_NODES!r} or one of "
+            f"{list(PACKAGE_NODES)}"
+        )
     return params
 
 
@@ -81,31 +91,114 @@ def run_inprocess(params: dict[str, dict], duration: float, record: Path | None)
         jobs["sim"].destroy()
 
 
-def run_dds(params: dict[str, dict], duration: float) -> int:
-    """One process per node for `duration` wall-clock seconds, then SIGINT to each."""
-    with tempfile.TemporaryDirectory() as tmp:
-        file = Path(tmp) / "params.yaml"
-        file.write_text(yaml.safe_dump({n: {"ros__parameters": p} for n, p in params.items()}))
-        procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "safe_control_ros.runtime.dds",
-                    f"{cls.__module__}:{cls.__name__}",
-                    "--name",
-                    name,
-                    "--params-file",
-                    str(file),
-                ]
-            )
-            for name, cls in NODES.items()
+class DdsGraph:
+    """Nodes of the launch graph as processes over Cyclone DDS (`runtime.dds`), one per
+    node, on this process's ROS_DOMAIN_ID and CYCLONEDDS_URI: start, kill and restart them.
+    Each process logs to `log_dir/<name>.log` (appended), or to this process's stderr."""
+
+    def __init__(self, params: dict[str, dict], log_dir: Path | None = None) -> None:
+        self._tmp = tempfile.TemporaryDirectory()
+        self.params_file = Path(self._tmp.name) / "params.yaml"
+        sections = {n: {"ros__parameters": p} for n, p in params.items()}
+        self.params_file.write_text(yaml.safe_dump(sections))
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str) -> subprocess.Popen:
+        """Start node `name` (a key of NODES) in a new process."""
+        cls = NODES[name]
+        command = [
+            sys.executable,
+            "-m",
+            "safe_control_ros.runtime.dds",
+            f"{cls.__module__}:{cls.__name__}",
+            "--name",
+            name,
+            "--params-file",
+            str(self.params_file),
         ]
-        time.sleep(duration)
-        for proc in procs:
-            proc.send_signal(signal.SIGINT)
-        codes = [proc.wait(timeout=30) for proc in procs]
-        return 0 if not any(codes) else 1
+        if self.log_dir is None:
+            proc = subprocess.Popen(command)
+        else:
+            with open(self.log_dir / f"{name}.log", "a") as log:
+                proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = proc
+        return proc
+
+    def start_all(self, names: Iterable[str] = NODES, ready_timeout: float = 60.0) -> bool:
+        """Start the nodes `names`, the sim last once the controller (if started) is up
+        (its /drive writer is seen). False if a process exits or the controller is not up
+        within `ready_timeout` s."""
+        names = list(names)
+        for name in names:
+            if name != "sim":
+                self.start(name)
+        if "controller" in names and not self.wait_for_writer("/drive", ready_timeout):
+            return False
+        if "sim" in names:
+            self.start("sim")
+        return True
+
+    def wait_for_writer(self, topic: str, timeout: float) -> bool:
+        """Wait until some process writes `topic` (a RECORDED topic); False after `timeout`
+        s or as soon as a started process has exited."""
+        from .runtime.dds import Tap
+
+        tap = Tap({topic: RECORDED[topic]})
+        try:
+            end = time.monotonic() + timeout
+            while time.monotonic() < end and not self.exited():
+                if tap.writers(topic):
+                    return True
+                time.sleep(0.05)
+            return False
+        finally:
+            tap.close()
+
+    def exited(self) -> dict[str, int]:
+        """{name: exit code} of the started processes that have exited."""
+        codes = {name: proc.poll() for name, proc in self.processes.items()}
+        return {name: code for name, code in codes.items() if code is not None}
+
+    def kill(self, name: str) -> None:
+        """SIGKILL node `name`'s process (no clean-up: a crash) and reap it."""
+        proc = self.processes.pop(name)
+        proc.kill()
+        proc.wait()
+
+    def stop(self) -> dict[str, int | None]:
+        """SIGINT every process; {name: exit code, None if it had to be killed}."""
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        codes: dict[str, int | None] = {}
+        for name, proc in self.processes.items():
+            try:
+                codes[name] = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                codes[name] = None
+        self.processes.clear()
+        return codes
+
+    def __enter__(self) -> DdsGraph:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        self._tmp.cleanup()
+
+
+def run_dds(params: dict[str, dict], duration: float) -> int:
+    """One process per node for `duration` wall-clock seconds once all are up, then SIGINT
+    to each."""
+    with DdsGraph(params) as graph:
+        started = graph.start_all()
+        if started:
+            time.sleep(duration)
+        codes = graph.stop()
+    return 0 if started and not any(codes.values()) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,7 +97,7 @@ def test_controller_uses_the_fast_formulation_by_default_and_the_generic_on_requ
         runtime, jobs = build(params)
         _, seen = _probe(runtime)
         runtime.spin_until(2.0)
-        assert isinstance(jobs["controller"].controller.problem, cls)
+        assert isinstance(jobs["controller"].planner.planner, cls)
         assert set(_statuses(seen, "controller")) == {"optimal"} and len(seen["drive"]) == 20
         jobs["sim"].destroy()
     assert ControllerConfig().formulation == "fast"

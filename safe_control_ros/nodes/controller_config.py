@@ -15,7 +15,9 @@ class ControllerConfig(Parameters):
     SECTION: ClassVar[str] = "controller"
     NODE: ClassVar[str] = "controller"
 
-    control_period: float = param(0.1, 0.0, 1.0, open_low=True)  # s
+    control_period: float = param(0.1, 0.0, 1.0, open_low=True)  # s, = car_model.sample_time
+    # s, a solve that takes longer is dropped for the fallback; at most control_period
+    deadline: float = param(0.1, 0.0, 1.0, open_low=True)
     horizon: int = param(5, 1, 50)  # steps
     formulation: str = param("fast", choices=("fast", "generic"))  # robust SLS solver
     tau: float = param(0.3, 0.0, 1.0, open_low=True)  # growth of the mismatch budget
@@ -24,6 +26,16 @@ class ControllerConfig(Parameters):
     sigma_eta: tuple[float, ...] = param((0.02, 0.05), 0.0, size=2)  # rad, m/s^2
     x_ref: tuple[float, ...] = param((0.0, 0.0, 0.0), -10.0, 10.0, size=3)  # m, rad, m/s
     seed: int = param(0, 0)  # excitation
+    # m/s^2, rate of the speed reference when the car is slower than the safe set allows
+    # (at start-up from rest or after a watchdog stop)
+    resume_accel: float = param(0.5, 0.0, 5.0, open_low=True)
+
+    def _check_consistency(self) -> None:
+        if self.deadline > self.control_period:
+            raise ValueError(
+                f"{self.SECTION}.deadline: expected at most control_period = "
+                f"{self.control_period} s, got {self.deadline}"
+            )
 
 
 @dataclass(frozen=True)

@@ -4,34 +4,99 @@ Subscribes /lane_state (Float64MultiArray, layouts.LANE_STATE) and /model (layou
 from the estimator). Every control period it publishes /drive (AckermannDriveStamped:
 steering = feed-forward atan(L kappa) + feedback, acceleration), /cmd_vel (TwistStamped,
 for robots that take velocity commands), /controller/input (layouts.CONTROL_INPUT, the
-feedback input in controller coordinates), /plan (nav_msgs/Path of the nominal plan in
-the lane frame: x = arc length ahead, y = e_y) and /diagnostics (solve time, status, tau,
-margins). During the first `learning_duration` s it adds bounded excitation and plans for
-it. A state older than `state_timeout` gets no command (the car's watchdog brakes).
+applied input in controller coordinates), /plan (nav_msgs/Path of the nominal plan in
+the lane frame: x = arc length ahead, y = e_y) and /diagnostics (status "controller":
+solve time and status, tau, margins; status "controller/model": model updates). During
+the first `learning_duration` s it adds bounded excitation and plans for it. A state
+older than `state_timeout` gets no command (the car's watchdog brakes).
+
+Faults. A solve that is infeasible, fails, raises or returns later than `deadline` s
+leaves no new plan: the last feasible plan's feedback is applied for that tick (level
+WARN), and once that plan has run out (or before the first plan) the nominal model's LQR
+feedback saturated to the input limits, without a certificate (status "emergency", level
+ERROR); the reason is in solve_status / solve_message. Python cannot interrupt a running solve,
+so lateness is measured when it returns and a late plan is dropped, never applied or
+kept; a solve that never returns stops the commands and the car's watchdog brakes. A
+/model update is decoded and checked against the trusted model (`model_update`) and its
+planner must find a plan from the reference; otherwise it is rejected (logged, level
+WARN) and the trusted model stays. When the car is slower than the safe set allows
+(|e_v| > e_v_max from below: starting from rest, or after a watchdog stop) the speed
+reference restarts at the car's speed and ramps up at `resume_accel` (fed forward) to
+car_model.speed; the controller keeps e_v within the safe set around that reference.
 Parameters: `controller` section (ControllerConfig) and `/**: car_model.*`.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..control.excitation import Excitation
 from ..control.fast_sls import FastRobustSLS
-from ..control.model import UncertainModel
-from ..control.plan import Plan
+from ..control.lqr import LQR, lqr
+from ..control.model import SafeSet, UncertainModel
+from ..control.plan import Plan, Solution
 from ..control.receding import ControlStep, Planner, RecedingHorizon
 from ..control.sls import RobustSLS
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..sim.config import CarModelConfig
 from ..sim.lane_model import controller_instance, input_scale, steering_feedforward
-from . import layouts
+from . import layouts, model_update
 from .controller_config import ControllerConfig
 from .qos import RELIABLE, SENSOR_DATA
 
-OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs/DiagnosticStatus levels
+LEVELS = {"optimal": msg.OK, "fallback": msg.WARN, "hold": msg.WARN, "emergency": msg.ERROR}
+
+
+@dataclass(frozen=True)
+class MeasuredState:
+    """A lane-frame state to control from."""
+
+    x: np.ndarray  # [e_y m, e_psi rad, e_v m/s]
+    s: float  # m, arc length along the lane
+    curvature: float  # 1/m, ahead of the car (steering feed-forward)
+    time: float  # s, when it was measured (this node's clock)
+
+
+class DeadlinePlanner:
+    """A planner whose solves never raise and are timed: a solve that raises is "failed",
+    one that returns after `deadline` s is "late" and loses its plan. `clock` (s) times
+    it; `last` is the latest solution."""
+
+    def __init__(
+        self, planner: Planner, deadline: float, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self.planner, self.deadline, self.clock = planner, deadline, clock
+        self.last: Solution | None = None
+
+    @property
+    def model(self) -> UncertainModel:
+        return self.planner.model
+
+    @property
+    def safe_set(self) -> SafeSet:
+        return self.planner.safe_set
+
+    def solve(self, x0, x_ref=None) -> Solution:
+        start = self.clock()
+        try:
+            sol = self.planner.solve(x0, x_ref)
+        except Exception as err:  # solver trouble is a status, never an exception
+            sol = Solution("failed", None, None, self.clock() - start, f"raised {err!r}")
+        elapsed = self.clock() - start
+        if elapsed > self.deadline:
+            message = (
+                f"returned {sol.status} after {1e3 * elapsed:.1f} ms > deadline "
+                f"{1e3 * self.deadline:.1f} ms"
+            )
+            sol = Solution("late", None, None, elapsed, message)
+        self.last = sol
+        return sol
 
 
 class ControllerNode:
@@ -39,20 +104,29 @@ class ControllerNode:
         self.node = node
         self.config = declare_config(node, ControllerConfig)
         self.car = declare_config(node, CarModelConfig)
+        self._check_consistency()
         self.log = node.get_logger()
         self.instance = controller_instance(self.car, self.config.sigma_eta)
         self.state_scale = np.asarray(self.car.state_scale)
         self.input_scale = input_scale(self.car)
         self.x_ref = np.asarray(self.config.x_ref) / self.state_scale
-        self.model = self.instance.model
+        self.model = self.instance.model  # the trusted model
         self.learning = self.config.learning_duration > 0
         self.excitation = Excitation(self.instance.sigma_eta, self.config.seed)
+        try:
+            self.planner = self._problem(self.model)
+        except ValueError as err:
+            raise ValueError(
+                f"controller: no robust plan for car_model (eps_A0, eps_B0, sigma_w) with "
+                f"controller (horizon, tau, sigma_eta while learning): {err}"
+            ) from None
         self.controller = RecedingHorizon(
-            self._problem(), excitation=self.excitation if self.learning else None
+            self.planner, excitation=self.excitation if self.learning else None
         )
-        self.lane: np.ndarray | None = None  # latest /lane_state values
-        self.lane_time = -math.inf  # s, when it arrived
+        self.recovery = self._recovery(self.model)
+        self.lane: MeasuredState | None = None  # latest /lane_state
         self.start: float | None = None  # s, time of the first control tick
+        self.speed_offset = 0.0  # m/s (<= 0), speed reference - car_model.speed
 
         self.drive_pub = node.create_publisher(msg.AckermannDriveStamped, "/drive", RELIABLE)
         self.twist_pub = node.create_publisher(msg.TwistStamped, "/cmd_vel", RELIABLE)
@@ -63,15 +137,53 @@ class ControllerNode:
         node.create_subscription(msg.Float64MultiArray, "/model", self.on_model, RELIABLE)
         node.create_timer(self.config.control_period, self.on_tick)
 
-    def _problem(self) -> Planner:
-        """The robust SLS problem for the current model: the fast formulation (response
-        library built here, a small QP per step) or the generic reference."""
+    def _check_consistency(self) -> None:
+        """ValueError for controller parameters that contradict the car model."""
+        cfg, car = self.config, self.car
+        if not math.isclose(cfg.control_period, car.sample_time):
+            raise ValueError(
+                f"controller.control_period: expected car_model.sample_time = "
+                f"{car.sample_time} s (the model's time step), got {cfg.control_period}"
+            )
+        limits = (car.e_y_max, car.e_psi_max, car.e_v_max)
+        names = layouts.LANE_STATE[1:4]
+        for i, (name, value, limit) in enumerate(zip(names, cfg.x_ref, limits, strict=True)):
+            if abs(value) >= limit:
+                raise ValueError(
+                    f"controller.x_ref[{i}]: expected |{name}| < car_model.{name}_max = "
+                    f"{limit} (inside the safe set), got {value}"
+                )
+
+    def _planner(self, model: UncertainModel) -> Planner:
+        """The robust SLS problem for `model`: the fast formulation (response library built
+        here, a small QP per step) or the generic reference."""
         inst = self.instance
         sigma_eta = inst.sigma_eta if self.learning else 0.0
-        args = (self.model, inst.safe_set, inst.Q, inst.R, self.config.horizon, sigma_eta)
+        args = (model, inst.safe_set, inst.Q, inst.R, self.config.horizon, sigma_eta)
         if self.config.formulation == "fast":
             return FastRobustSLS(*args, tau=self.config.tau, design_ref=self.x_ref)
         return RobustSLS(*args, tau=self.config.tau)
+
+    def _problem(self, model: UncertainModel) -> DeadlinePlanner:
+        """`_planner(model)` under the deadline, after a first solve from the reference
+        (compiles the problem off the control loop); ValueError if it finds no plan."""
+        try:
+            planner = DeadlinePlanner(self._planner(model), self.config.deadline)
+        except Exception as err:  # whatever the model does to the build: no planner
+            raise ValueError(f"planner build failed: {err!r}") from None
+        sol = planner.planner.solve(self.x_ref, self.x_ref)
+        if sol.plan is None:
+            raise ValueError(f"no plan from the reference x_ref: {sol.status} {sol.message}")
+        return planner
+
+    def _recovery(self, model: UncertainModel) -> LQR:
+        """The nominal model's LQR: the input when no plan is left."""
+        return lqr(model.A, model.B, self.instance.Q, self.instance.R)
+
+    def _recovery_input(self, x: np.ndarray) -> np.ndarray:
+        """LQR feedback towards x_ref, saturated to the input limits (controller coords)."""
+        low, high = self.instance.safe_set.inputs.bounding_box
+        return np.clip(self.recovery(x - self.x_ref), low, high)
 
     def now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
@@ -81,46 +193,88 @@ class ControllerNode:
         if values.shape != (len(layouts.LANE_STATE),) or not np.all(np.isfinite(values)):
             self.log.error(f"/lane_state: expected {len(layouts.LANE_STATE)} finite values")
             return
-        self.lane, self.lane_time = values, self.now()
+        s, e_y, e_psi, e_v, curvature = values
+        self.lane = MeasuredState(np.array([e_y, e_psi, e_v]), s, curvature, self.now())
+
+    def measured_state(self, t: float) -> MeasuredState | None:
+        """The state to control from at time t (s): the latest /lane_state unless it is
+        older than `state_timeout`."""
+        if self.lane is None or t - self.lane.time > self.config.state_timeout:
+            return None
+        return self.lane
 
     def on_model(self, model) -> None:
-        """Switch to a new model estimate (A, B, eps in controller coordinates)."""
-        values = np.asarray(model.data, dtype=float)
+        """Switch to a new model estimate if it passes `model_update.rejection` and its
+        planner finds a plan; otherwise keep the trusted model."""
+        t = self.now()
         try:
-            self.model = UncertainModel(
-                values[:9].reshape(3, 3), values[9:15].reshape(3, 2), *values[15:18]
-            )
+            new = model_update.decode(model.data)
+            reason = model_update.rejection(new, self.model)
+            if reason:
+                raise ValueError(reason)
+            planner = self._problem(new)
         except ValueError as err:
             self.log.error(f"/model rejected: {err}")
+            self._diagnose_model(t, msg.WARN, f"model rejected: {err}", self.model)
             return
-        self.controller.set_problem(self._problem())
-        self.log.info(f"model: eps_A {self.model.eps_A:.4f}, eps_B {self.model.eps_B:.4f}")
+        self.model, self.planner, self.recovery = new, planner, self._recovery(new)
+        self.controller.set_problem(planner)
+        self.log.info(f"model: eps_A {new.eps_A:.4f}, eps_B {new.eps_B:.4f}")
+        self._diagnose_model(t, msg.OK, "model accepted", new)
 
     def on_tick(self) -> None:
         t = self.now()
         if self.start is None:
             self.start = t  # ROS time need not start at 0
         if self.learning and t - self.start >= self.config.learning_duration:
-            self.learning = False
-            self.controller.excitation = None
-            self.controller.set_problem(self._problem())
-            self.log.info("learning phase over: excitation off")
-        if self.lane is None or t - self.lane_time > self.config.state_timeout:
-            self._diagnose(t, ERROR, "no recent /lane_state: no command", None)
+            self._end_learning()
+        state = self.measured_state(t)
+        if state is None:
+            self._diagnose(t, msg.ERROR, "no recent /lane_state: no command", None, None)
             return
-        s, e_y, e_psi, e_v, curvature = self.lane
-        step = self.controller.step(np.array([e_y, e_psi, e_v]) / self.state_scale, self.x_ref)
-        steering_fb, accel = step.u * self.input_scale
-        steering = steering_feedforward(curvature, self.car.wheelbase) + steering_fb
+        e_y, e_psi, e_v = state.x
+        accel_ff = self._speed_reference(e_v)
+        x = np.array([e_y, e_psi, e_v - self.speed_offset]) / self.state_scale
+        step = self.controller.step(x, self.x_ref)
+        u = step.u if step.status != "emergency" else self._recovery_input(x)
+        steering_fb, accel = u * self.input_scale
+        accel += accel_ff
+        steering = steering_feedforward(state.curvature, self.car.wheelbase) + steering_fb
         speed = self.car.speed + e_v
         self.drive_pub.publish(msg.ackermann(t, steering, accel, speed))
         yaw_rate = speed * math.tan(steering) / self.car.wheelbase
         self.twist_pub.publish(msg.twist_stamped(t, "base_link", speed, yaw_rate))
-        self.input_pub.publish(msg.array(step.u, layouts.CONTROL_INPUT))
+        applied = np.array([steering_fb, accel]) / self.input_scale
+        self.input_pub.publish(msg.array(applied, layouts.CONTROL_INPUT))
         if step.plan is not None:
-            self.plan_pub.publish(self._path(t, s, step.plan, step.plan_step))
-        level = OK if step.status == "optimal" else (WARN if step.status == "fallback" else ERROR)
-        self._diagnose(t, level, step.status, step)
+            self.plan_pub.publish(self._path(t, state.s, step.plan, step.plan_step))
+        self._diagnose(t, LEVELS[step.status], step.status, step, state)
+
+    def _end_learning(self) -> None:
+        """Excitation off; plan without it (the learning-phase planner, robust to the
+        excitation, stays if that fails)."""
+        self.learning = False
+        self.controller.excitation = None
+        try:
+            self.planner = self._problem(self.model)
+        except ValueError as err:
+            self.log.error(f"learning phase over, learning-phase planner kept: {err}")
+            return
+        self.controller.set_problem(self.planner)
+        self.log.info("learning phase over: excitation off")
+
+    def _speed_reference(self, e_v: float) -> float:
+        """Update `speed_offset` for this tick from the speed error e_v (m/s) and return
+        the acceleration feed-forward (m/s^2) that makes the car follow the reference."""
+        if e_v - self.speed_offset < -self.car.e_v_max:  # slower than the safe set allows
+            self.speed_offset = e_v
+            self.log.warning(f"speed {self.car.speed + e_v:.2f} m/s: reference ramps up")
+        if self.speed_offset >= 0.0:
+            return 0.0
+        period = self.config.control_period
+        step = min(-self.speed_offset, self.config.resume_accel * period)
+        self.speed_offset += step
+        return step / period
 
     def _path(self, t: float, s: float, plan: Plan, plan_step: int):
         """The rest of the nominal plan as a path in the lane frame (x: arc length, y: e_y)."""
@@ -132,11 +286,26 @@ class ControllerNode:
         ]
         return msg.Path(header=msg.header(t, "lane"), poses=poses)
 
-    def _diagnose(self, t: float, level: int, message: str, step: ControlStep | None) -> None:
+    def _diagnose(
+        self,
+        t: float,
+        level: int,
+        message: str,
+        step: ControlStep | None,
+        state: MeasuredState | None,
+    ) -> None:
         values = {"status": message}
+        if state is not None:
+            values |= {
+                "state_s": f"{state.s:.6f}",
+                "state_age_ms": f"{1e3 * (t - state.time):.2f}",
+                "speed_reference": f"{self.car.speed + self.speed_offset:.3f}",
+            }
         if step is not None:
+            last = self.planner.last
             values |= {
                 "solve_status": step.solve_status,
+                "solve_message": "" if last is None else last.message,
                 "solve_time_ms": f"{1e3 * step.solve_time:.2f}",
                 "plan_step": str(step.plan_step),
                 "learning": str(self.learning),
@@ -149,6 +318,10 @@ class ControllerNode:
                     "input_margin": f"{c.input_margin:.4f}",
                 }
         self.diag_pub.publish(msg.diagnostics(t, "controller", level, message, values))
+
+    def _diagnose_model(self, t: float, level: int, message: str, model: UncertainModel) -> None:
+        values = {"eps_A": f"{model.eps_A:.4f}", "eps_B": f"{model.eps_B:.4f}"}
+        self.diag_pub.publish(msg.diagnostics(t, "controller/model", level, message, values))
 
 
 def main(args: list[str] | None = None) -> None:

@@ -2,10 +2,13 @@
 
 Subscribes /lane_state (layouts.LANE_STATE) and /controller/input (layouts.CONTROL_INPUT,
 the input applied after that state, controller coordinates). Each new state closes a
-transition (x, u, x+). Every `refit_period` s it asks the learner for its model and
-publishes it on /model (layouts.MODEL: A, B, eps_A, eps_B, sigma_w in controller
-coordinates) when it is tighter than the last one published (the data then suffice to
-tighten), and reports the bounds on /diagnostics.
+transition (x, u, x+); transitions with a state outside the safe set (the car starting,
+stopping or off its operating point, where the linear model does not hold) are left
+out. Every `refit_period` s it asks the learner for its model and publishes it on /model
+(layouts.MODEL: A, B, eps_A, eps_B, sigma_w in controller coordinates) when it is tighter
+than the last one published (the data then suffice to tighten) and passes the
+controller's checks (`model_update.rejection`: stable, well-conditioned, consistent);
+it reports the bounds on /diagnostics, a withheld model or a failed refit with level WARN.
 Parameters: `estimator` section (EstimatorConfig) and `/**: car_model.*` (the prior).
 """
 
@@ -18,7 +21,7 @@ from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..sim.config import CarModelConfig
 from ..sim.lane_model import controller_instance
-from . import layouts
+from . import layouts, model_update
 from .controller_config import EstimatorConfig
 from .qos import RELIABLE, SENSOR_DATA
 
@@ -39,6 +42,7 @@ class EstimatorNode:
         )
         self.published = prior
         self.state_scale = np.asarray(self.car.state_scale)
+        self.state_max = np.array([self.car.e_y_max, self.car.e_psi_max, self.car.e_v_max])
         self.x: np.ndarray | None = None  # last state, controller coordinates
         self.u: np.ndarray | None = None  # input applied after it
 
@@ -56,6 +60,9 @@ class EstimatorNode:
             self.log.error("/lane_state: rejected (wrong size or non-finite)")
             self.x = None
             return
+        if np.any(np.abs(values[1:4]) > self.state_max):
+            self.x = None  # outside the safe set: no transition from or to it
+            return
         x = values[1:4] / self.state_scale
         if self.x is not None and self.u is not None:
             self.learner.add(self.x, self.u, x)
@@ -68,20 +75,29 @@ class EstimatorNode:
 
     def on_refit(self) -> None:
         t = self.node.get_clock().now().nanoseconds * 1e-9
-        model = self.learner.model()
-        bounds = self.learner.last_bounds
         values = {"samples": str(self.learner.samples)}
+        try:
+            model = self.learner.model()
+        except (ValueError, ArithmeticError) as err:  # e.g. a singular or non-finite fit
+            self.log.error(f"refit failed: {err}")
+            message = f"refit failed, last model kept: {err}"
+            self.diag_pub.publish(msg.diagnostics(t, "estimator", msg.WARN, message, values))
+            return
+        bounds = self.learner.last_bounds
         if bounds is not None:
             values |= {"eps_A": f"{bounds.eps_A:.4f}", "eps_B": f"{bounds.eps_B:.4f}"}
-        tighter = model.tighter_than(self.published)
-        if tighter:
-            self.published = model
-            data = np.concatenate([model.A.ravel(), model.B.ravel()])
-            data = np.append(data, [model.eps_A, model.eps_B, model.sigma_w])
-            self.model_pub.publish(msg.array(data, layouts.MODEL))
-            self.log.info(f"published tighter model: eps_A {model.eps_A:.4f}")
-        message = "model published" if tighter else "prior or last model kept"
-        self.diag_pub.publish(msg.diagnostics(t, "estimator", 0, message, values))
+        level, message = msg.OK, "prior or last model kept"
+        if model.tighter_than(self.published):
+            reason = model_update.rejection(model, self.published)
+            if reason:
+                level, message = msg.WARN, f"model withheld: {reason}"
+                self.log.warning(message)
+            else:
+                self.published = model
+                self.model_pub.publish(msg.array(model_update.encode(model), layouts.MODEL))
+                self.log.info(f"published tighter model: eps_A {model.eps_A:.4f}")
+                message = "model published"
+        self.diag_pub.publish(msg.diagnostics(t, "estimator", level, message, values))
 
 
 def main(args: list[str] | None = None) -> None:

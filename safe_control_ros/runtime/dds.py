@@ -18,7 +18,8 @@ Callbacks run one at a time on the thread that spins (a single-threaded executor
 Run one node per process with `run_node(node_class, name, parameters)` or
 `python -m safe_control_ros.runtime.dds package.module:Class --name N --params-file F`;
 SIGINT or SIGTERM ends the spin, then the node's `destroy()` (if any) and
-`destroy_node()` run and the participant is deleted.
+`destroy_node()` run and the participant is deleted. A `Tap` reads topics of a running
+graph with each sample's source time (the writer's wall clock), for measurements.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -335,6 +337,55 @@ class Context:
     def _detach(self, condition: ReadCondition) -> None:
         if self._waitset is not None:
             self._waitset.detach(condition)
+
+
+@dataclass(frozen=True)
+class TapSample:
+    """A message read by a `Tap`."""
+
+    topic: str
+    msg: Any
+    source_time: float  # s since the epoch: when the writer wrote it (its wall clock)
+    receive_time: float  # s since the epoch: when the tap took it
+
+
+class Tap:
+    """Reads topics of a running graph without a node: {topic: message class}, a
+    history of `depth` samples per topic between calls to `take`, reliable."""
+
+    def __init__(
+        self, topics: dict[str, type], domain_id: int | None = None, depth: int = 1000
+    ) -> None:
+        self.context = Context(domain_id=domain_id)
+        self._readers = {}
+        for topic, msg_type in topics.items():
+            idl = dds_types.idl_class(msg_type)
+            qos = qos_policies(depth, dds_types.message_typename(msg_type))
+            reader = DataReader(self.context.participant, self.context.topic(topic, idl), qos)
+            self._readers[topic] = reader
+
+    def take(self) -> list[TapSample]:
+        """Every sample received since the last call."""
+        out = []
+        now = time.time()
+        for topic, reader in self._readers.items():
+            batch = reader.take(TAKE_BATCH)
+            while batch:
+                for sample in batch:
+                    if isinstance(sample, IdlStruct):  # not a dispose/unregister notice
+                        info = sample.sample_info  # type: ignore[attr-defined]  # set by take
+                        source = info.source_timestamp * 1e-9
+                        out.append(TapSample(topic, dds_types.from_idl(sample), source, now))
+                batch = reader.take(TAKE_BATCH) if len(batch) == TAKE_BATCH else []
+        return out
+
+    def writers(self, topic: str) -> int:
+        """Number of writers of `topic` matched so far."""
+        return len(self._readers[topic].get_matched_publications())
+
+    def close(self) -> None:
+        self._readers.clear()
+        self.context.close()
 
 
 def run_node(

@@ -75,6 +75,9 @@ except ImportError:
     ROS = False
 
 
+OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs/DiagnosticStatus levels
+
+
 def stamp(t: float) -> Time:
     """builtin_interfaces/Time for t seconds."""
     ns = round(t * 1e9)

@@ -30,7 +30,7 @@ def declare_config(node, cls):
             default = list(default)
         name = cls.PREFIX + f.name
         value = node.declare_parameter(name, default, _descriptor(name, f.metadata)).value
-        if value is not None:
+        if value is not None or f.default is not MISSING:  # an explicit null is a bad value
             values[f.name] = list(value) if isinstance(value, list | tuple) else value
     return cls.from_dict(values)
 

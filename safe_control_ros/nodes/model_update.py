@@ -1,0 +1,88 @@
+"""The /model message (layouts.MODEL, controller coordinates) and when to trust an update.
+
+An update replaces a trusted model (the prior, or the last accepted update) only if it is
+tighter and plausible. `rejection(new, trusted)` names the first rule it breaks:
+
+- its bound eps_A + eps_B is not smaller than the trusted one's, or sigma_w is larger;
+- unstable: spectral radius of A above max(1, the trusted A's) + the trusted eps_A;
+- ill-conditioned: the condition number of the controllability matrix [B, AB, A^2 B, ...]
+  more than `CONDITION_GROWTH` times the trusted one's;
+- inconsistent: no system lies in both sets, ||A - A_trusted||_inf > eps_A + eps_A_trusted
+  (or the same for B), so one of the two bounds is wrong.
+
+The estimator applies the same rules before it publishes, the controller when it receives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..control.model import UncertainModel
+from . import layouts
+
+SIZE = len(layouts.MODEL)
+CONDITION_GROWTH = 10.0
+
+
+def encode(model: UncertainModel) -> np.ndarray:
+    """The /model values of a 3-state, 2-input model: A (row-major), B, eps_A, eps_B, sigma_w."""
+    return np.concatenate(
+        [model.A.ravel(), model.B.ravel(), [model.eps_A, model.eps_B, model.sigma_w]]
+    )
+
+
+def decode(values) -> UncertainModel:
+    """The model in /model values; ValueError if the size is wrong, a value is not finite
+    or a bound is negative."""
+    data = np.asarray(values, dtype=float)
+    if data.shape != (SIZE,):
+        raise ValueError(f"expected {SIZE} values ({', '.join(layouts.MODEL)}), got {data.size}")
+    return UncertainModel(data[:9].reshape(3, 3), data[9:15].reshape(3, 2), *map(float, data[15:]))
+
+
+def rejection(new: UncertainModel, trusted: UncertainModel) -> str:
+    """Why `new` must not replace `trusted` ("" if it may)."""
+    if not new.tighter_than(trusted):
+        return (
+            f"bounds grow: eps_A + eps_B = {new.eps_A + new.eps_B:.4g}, trusted "
+            f"{trusted.eps_A + trusted.eps_B:.4g}"
+        )
+    if new.sigma_w > trusted.sigma_w:
+        return f"bounds grow: sigma_w = {new.sigma_w:.4g}, trusted {trusted.sigma_w:.4g}"
+    radius, trusted_radius = _spectral_radius(new.A), _spectral_radius(trusted.A)
+    limit = max(1.0, trusted_radius) + trusted.eps_A
+    if radius > limit:
+        return (
+            f"unstable: spectral radius of A = {radius:.4g} > {limit:.4g} (trusted "
+            f"{trusted_radius:.4g} + its eps_A)"
+        )
+    condition = _controllability_condition(new)
+    trusted_condition = _controllability_condition(trusted)
+    if condition > CONDITION_GROWTH * trusted_condition:
+        return (
+            f"ill-conditioned: controllability condition number {condition:.4g} > "
+            f"{CONDITION_GROWTH:g} x trusted {trusted_condition:.4g}"
+        )
+    for name, mine, theirs, eps, trusted_eps in (
+        ("A", new.A, trusted.A, new.eps_A, trusted.eps_A),
+        ("B", new.B, trusted.B, new.eps_B, trusted.eps_B),
+    ):
+        distance = float(np.abs(mine - theirs).sum(axis=1).max())
+        if distance > eps + trusted_eps:
+            return (
+                f"inconsistent with the trusted model: ||{name} - {name}_trusted||_inf = "
+                f"{distance:.4g} > eps_{name} + trusted eps_{name} = {eps + trusted_eps:.4g}"
+            )
+    return ""
+
+
+def _spectral_radius(A: np.ndarray) -> float:
+    return float(np.abs(np.linalg.eigvals(A)).max())
+
+
+def _controllability_condition(model: UncertainModel) -> float:
+    blocks, block = [], model.B
+    for _ in range(model.n):
+        blocks.append(block)
+        block = model.A @ block
+    return float(np.linalg.cond(np.hstack(blocks)))

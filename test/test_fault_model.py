@@ -1,0 +1,142 @@
+"""Estimator faults: bad /model updates are rejected by the controller, which keeps its
+trusted model and drives on; the estimator withholds such models itself. In-process,
+lockstep, seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_fault_solver import CAR, Probe, drive, violations
+
+from safe_control_ros.control.model import UncertainModel
+from safe_control_ros.launcher import CONFIG, parameters
+from safe_control_ros.nodes import layouts, model_update
+from safe_control_ros.nodes.controller_node import ControllerNode
+from safe_control_ros.nodes.estimator_node import EstimatorNode
+from safe_control_ros.runtime import messages as msg
+from safe_control_ros.runtime.inprocess import Runtime
+from safe_control_ros.sim.lane_model import controller_instance
+
+PRIOR = controller_instance(CAR).model
+
+
+def _model(**changes) -> UncertainModel:
+    """The prior with fields replaced (A, B, eps_A, eps_B, sigma_w)."""
+    fields = {k: getattr(PRIOR, k) for k in ("A", "B", "eps_A", "eps_B", "sigma_w")}
+    return UncertainModel(**(fields | changes))
+
+
+def _with(**changes) -> np.ndarray:
+    """/model values of `_model(**changes)`."""
+    return model_update.encode(_model(**changes))
+
+
+TIGHTER = {"eps_A": 0.9 * PRIOR.eps_A, "eps_B": 0.9 * PRIOR.eps_B}
+BAD_UPDATES = {  # name: (values, what the rejection says)
+    "nan": (np.where(np.arange(18) == 4, np.nan, _with(**TIGHTER)), "expected finite numbers"),
+    "short": (_with(**TIGHTER)[:17], "expected 18 values"),
+    "long": (np.append(_with(**TIGHTER), 0.0), "expected 18 values"),
+    "negative bound": (_with() * np.r_[np.ones(15), -1, 1, 1], "eps_A: expected a value in"),
+    "bounds grow": (_with(eps_A=2 * PRIOR.eps_A), "bounds grow: eps_A + eps_B"),
+    "noise grows": (_with(**TIGHTER, sigma_w=2 * PRIOR.sigma_w), "bounds grow: sigma_w"),
+    "unstable": (_with(**TIGHTER, A=1.1 * PRIOR.A), "unstable: spectral radius"),
+    "ill-conditioned": (
+        _with(**TIGHTER, B=PRIOR.B * [1e-3, 1.0]),
+        "ill-conditioned: controllability condition number",
+    ),
+    "inconsistent": (
+        _with(**TIGHTER, B=PRIOR.B + np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.05]])),
+        "inconsistent with the trusted model: ||B - B_trusted||_inf",
+    ),
+}
+
+
+class ModelSender:
+    """Publishes /model values at given times {t s: values} (an estimator gone wrong)."""
+
+    def __init__(self, node, schedule: dict[float, np.ndarray]) -> None:
+        self.node, self.schedule = node, dict(schedule)
+        self.pub = node.create_publisher(msg.Float64MultiArray, "/model")
+        node.create_timer(0.05, self.on_tick)
+
+    def on_tick(self) -> None:
+        t = round(self.node.get_clock().now().nanoseconds * 1e-9, 3)
+        if t in self.schedule:
+            self.pub.publish(msg.array(self.schedule.pop(t), layouts.MODEL))
+
+
+def test_controller_rejects_bad_model_updates_and_keeps_the_trusted_model():
+    # every bad update, then a good (tighter) one, then the prior again (grown bounds)
+    times = [1.0 + 0.5 * i for i in range(len(BAD_UPDATES) + 2)]
+    values = [v for v, _ in BAD_UPDATES.values()] + [_with(**TIGHTER), _with()]
+    schedule = dict(zip(times, values, strict=True))
+
+    class Graph(ControllerNode):
+        def __init__(self, node) -> None:
+            super().__init__(node)
+            self.sender = ModelSender(node, schedule)
+            self.history: list[UncertainModel] = []  # trusted model after each update
+            node.create_subscription(msg.Float64MultiArray, "/model", self.after_update)
+
+        def after_update(self, _) -> None:
+            self.history.append(self.model)
+
+    controller, probe, _ = drive(Graph, duration=1.0 + 0.5 * len(times))
+    events = probe.diags["controller/model"]
+    assert len(events) == len(times) == len(controller.history)
+    for (name, (_, reason)), (_, level, message, _), trusted in zip(
+        BAD_UPDATES.items(), events, controller.history, strict=False
+    ):
+        assert level == msg.WARN and message.startswith("model rejected: "), name
+        assert reason in message, (name, message)
+        assert trusted is controller.instance.model, name
+    *_, (_, good, _, _), (_, again, grown, _) = events
+    assert good == msg.OK
+    assert controller.history[-2].eps_A == pytest.approx(0.9 * PRIOR.eps_A)
+    assert again == msg.WARN and "bounds grow" in grown  # relative to the new trusted model
+    assert controller.model is controller.history[-2]
+    assert {status for _, _, status, _ in probe.diags["controller"]} == {"optimal"}
+    assert violations(np.array(probe.lanes)) == 0
+
+
+class StubLearner:
+    """Stands in for the estimator's learner: `model()` returns or raises what it is given."""
+
+    samples, last_bounds = 500, None
+
+    def __init__(self, result) -> None:
+        self.result = result
+
+    def model(self) -> UncertainModel:
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+@pytest.mark.parametrize(
+    ("result", "published", "message"),
+    [
+        (ValueError("A: expected finite numbers, got NaN or inf"), False, "refit failed"),
+        (np.linalg.LinAlgError("Singular matrix"), False, "refit failed"),
+        (_model(**TIGHTER, A=1.1 * PRIOR.A), False, "unstable"),
+        (_model(eps_A=2 * PRIOR.eps_A), False, "kept"),
+        (_model(**TIGHTER), True, "published"),
+    ],
+    ids=["nan-fit", "singular-fit", "unstable", "looser", "good"],
+)
+def test_estimator_publishes_only_trusted_models(result, published, message):
+    runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
+    estimator = EstimatorNode(runtime.create_node("estimator"))
+    estimator.learner = StubLearner(result)
+    probe = Probe(runtime.create_node("probe"))
+    models: list = []
+    runtime.create_node("listener").create_subscription(
+        msg.Float64MultiArray, "/model", models.append
+    )
+    runtime.spin_until(estimator.config.refit_period)
+    (_, level, status, _) = probe.diags["estimator"][0]
+    assert message in status
+    assert len(models) == int(published)
+    assert level == (msg.OK if published or message == "kept" else msg.WARN)
+    if published:
+        assert model_update.decode(models[0].data).eps_A == pytest.approx(TIGHTER["eps_A"])
