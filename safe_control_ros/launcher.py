@@ -73,8 +73,16 @@ def build(params: dict[str, dict], use_sim: bool = True) -> tuple[Runtime, dict]
     """The in-process runtime with every node built and its parameters checked."""
     runtime = Runtime(params)
     names = NODES if use_sim else {k: v for k, v in NODES.items() if k != "sim"}
-    jobs = {name: cls(runtime.create_node(name)) for name, cls in names.items()}
-    runtime.check_parameters()
+    jobs: dict = {}
+    try:
+        for name, cls in names.items():
+            jobs[name] = cls(runtime.create_node(name))
+        runtime.check_parameters()
+    except ValueError:
+        for job in jobs.values():
+            if hasattr(job, "destroy"):
+                job.destroy()
+        raise
     return runtime, jobs
 
 

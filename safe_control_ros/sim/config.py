@@ -138,6 +138,16 @@ class CarModelConfig(Parameters):
     e_y_max: float = param(0.25, 0.0, open_low=True)  # m
     e_psi_max: float = param(0.35, 0.0, math.pi, open_low=True)  # rad
     e_v_max: float = param(0.5, 0.0, open_low=True)  # m/s
-    steering_max: float = param(0.2, 0.0, 1.0, open_low=True)  # rad
+    steering_max: float = param(0.2, 1e-3, 1.0)  # rad
     accel_max: float = param(2.0, 0.0, open_low=True)  # m/s^2
     accel_min: float = param(-3.0, high=0.0)  # m/s^2 (braking)
+
+    def _check_consistency(self) -> None:
+        for i, name in enumerate(("e_y_max", "e_psi_max", "e_v_max")):
+            bound, scale = getattr(self, name), self.state_scale[i]
+            if not 1e-3 <= bound / scale <= 1e3:
+                raise ValueError(
+                    f"{self.SECTION}.state_scale[{i}]: expected within a factor 1000 of "
+                    f"{name} = {bound} (controller coordinates x / state_scale of order 1), "
+                    f"got {scale}"
+                )
