@@ -93,6 +93,26 @@ def test_infeasible_solve_falls_back_to_the_last_plan_then_emergency(inst):
     np.testing.assert_allclose(last.u, [0.0, -1.0])
 
 
+def test_hold_continues_the_plan_on_its_prediction_then_emergency(inst):
+    """Without a measurement the plan continues with zero mismatch; the next measurement's
+    mismatch is taken against the predicted state, so it covers both steps."""
+    controller = RecedingHorizon(_robust(inst, 5), emergency_input=[0.0, -1.0])
+    assert controller.hold().status == "emergency"  # no plan yet
+    first = controller.step(X0, X_REF)
+    held = controller.hold()
+    assert held.status == "hold" and held.plan_step == 1
+    np.testing.assert_allclose(held.u, first.plan.input(1, np.zeros((1, 3))))
+    predicted = first.plan.A @ (first.plan.A @ X0 + first.plan.B @ first.u) + first.plan.B @ held.u
+    controller.set_problem(_robust(normalized(lane_keeping(eps=0.5, sigma_w=0.01)), 5))
+    x2 = predicted + 0.01
+    step = controller.step(x2, X_REF)  # infeasible: fallback on the mismatch since the hold
+    assert step.status == "fallback" and step.plan_step == 2
+    deltas = np.array([np.zeros(3), x2 - predicted])
+    np.testing.assert_allclose(step.u, first.plan.input(2, deltas))
+    statuses = [controller.hold().status for _ in range(3)]
+    assert statuses == ["hold", "hold", "emergency"]
+
+
 def test_solver_error_is_a_status_not_an_exception(inst):
     problem = RobustSLS(inst.model, inst.safe_set, inst.Q, inst.R, 3, solver="NO_SUCH_SOLVER")
     sol = problem.solve(X0)

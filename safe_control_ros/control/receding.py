@@ -12,7 +12,7 @@ from .excitation import Excitation
 from .model import SafeSet, UncertainModel
 from .plan import Certificate, Plan, Solution
 
-STATUSES = ("optimal", "fallback", "emergency")
+STATUSES = ("optimal", "fallback", "hold", "emergency")
 
 
 class Planner(Protocol):
@@ -34,7 +34,8 @@ class ControlStep:
 
     u: np.ndarray  # input to apply (m,): commanded input plus excitation
     u_cmd: np.ndarray  # commanded input without excitation (m,)
-    status: str  # "optimal" (new plan), "fallback" (last plan's feedback) or "emergency"
+    status: str  # "optimal" (new plan), "fallback" (last plan's feedback), "hold" (last
+    # plan without a measurement, `RecedingHorizon.hold`) or "emergency"
     solve_status: str  # what the solver said this step
     plan: Plan | None  # the plan being followed
     plan_step: int  # index of this step within that plan
@@ -93,16 +94,43 @@ class RecedingHorizon:
         else:
             self._plan, self._cert = None, None
             status, u_cmd = "emergency", self.emergency_input.copy()
-        self._last = (x, u_cmd)
+        return self._apply(x, u_cmd, status, sol.status, sol.solve_time)
+
+    def hold(self) -> ControlStep:
+        """A step without a usable measurement: the last plan continues as if the state
+        were the one its model predicts (zero mismatch this step; the next measurement's
+        mismatch covers both steps). Past its horizon, or without a plan, the emergency
+        input. Status "hold" (or "emergency")."""
+        if self._plan is None or self._last is None:
+            return self._apply(None, self.emergency_input.copy(), "emergency", "no measurement")
+        x_prev, u_prev = self._last
+        x = self._plan.A @ x_prev + self._plan.B @ u_prev
+        self._deltas.append(np.zeros_like(x))
+        if len(self._deltas) < self._plan.horizon:
+            u_cmd = self._plan.input(len(self._deltas), np.array(self._deltas))
+            return self._apply(x, u_cmd, "hold", "no measurement")
+        self._plan, self._cert = None, None
+        return self._apply(x, self.emergency_input.copy(), "emergency", "no measurement")
+
+    def _apply(
+        self,
+        x: np.ndarray | None,
+        u_cmd: np.ndarray,
+        status: str,
+        solve_status: str,
+        solve_time: float = 0.0,
+    ) -> ControlStep:
+        """Record the step (state x it was taken from, None: unknown) and add excitation."""
+        self._last = None if x is None else (x, u_cmd)
         excite = self.excitation is not None and status != "emergency"
         u = u_cmd + self.excitation() if excite else u_cmd
         return ControlStep(
             u=u,
             u_cmd=u_cmd,
             status=status,
-            solve_status=sol.status,
+            solve_status=solve_status,
             plan=self._plan,
             plan_step=len(self._deltas),
             certificate=self._cert,
-            solve_time=sol.solve_time,
+            solve_time=solve_time,
         )
