@@ -81,7 +81,7 @@ def test_controller_rejects_bad_model_updates_and_keeps_the_trusted_model():
         def after_update(self, _) -> None:
             self.history.append(self.model)
 
-    controller, probe, _ = drive(Graph, duration=1.0 + 0.5 * len(times))
+    controller, probe = drive(Graph, duration=1.0 + 0.5 * len(times))
     events = probe.diags["controller/model"]
     assert len(events) == len(times) == len(controller.history)
     for (name, (_, reason)), (_, level, message, _), trusted in zip(
@@ -140,3 +140,17 @@ def test_estimator_publishes_only_trusted_models(result, published, message):
     assert level == (msg.OK if published or message == "kept" else msg.WARN)
     if published:
         assert model_update.decode(models[0].data).eps_A == pytest.approx(TIGHTER["eps_A"])
+
+
+def test_estimator_leaves_out_transitions_outside_the_safe_set():
+    """A stopping or starting car is far from the model's operating point."""
+    runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
+    estimator = EstimatorNode(runtime.create_node("estimator"))
+    source = runtime.create_node("source")
+    lane = source.create_publisher(msg.Float64MultiArray, "/lane_state")
+    applied = source.create_publisher(msg.Float64MultiArray, "/controller/input")
+    for e_v in (0.0, 0.1, -1.0, -0.2, 0.0, 0.1):  # the third state is outside (|e_v| > 0.5)
+        lane.publish(msg.array([0.0, 0.01, 0.0, e_v, 0.0], layouts.LANE_STATE))
+        applied.publish(msg.array([0.0, 0.1], layouts.CONTROL_INPUT))
+    runtime._deliver()
+    assert estimator.learner.samples == 3  # 0 -> 0.1, -0.2 -> 0.0, 0.0 -> 0.1

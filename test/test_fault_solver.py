@@ -62,12 +62,10 @@ class Probe:
         return {round(t * 10): rest for t, *rest in self.diags["controller"]}
 
 
-def drive(controller_class=ControllerNode, duration=12.0, track="oval", overrides=None):
-    """Sim, controller (`controller_class`) and a probe in lockstep for `duration` s of
-    simulated time; returns (controller, probe, sim)."""
-    params = parameters(CONFIG / "car.yaml", track)
-    params["controller"] |= overrides or {}
-    runtime = Runtime(params)
+def drive(controller_class=ControllerNode, duration: float = 12.0):
+    """Sim, controller (`controller_class`) and a probe on the oval in lockstep for
+    `duration` s of simulated time; returns (controller, probe)."""
+    runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
     sim = SimNode(runtime.create_node("sim"))
     controller = controller_class(runtime.create_node("controller"))
     probe = Probe(runtime.create_node("probe"))
@@ -76,7 +74,7 @@ def drive(controller_class=ControllerNode, duration=12.0, track="oval", override
         runtime.spin_until(duration)
     finally:
         sim.destroy()
-    return controller, probe, sim
+    return controller, probe
 
 
 class FaultyPlanner:
@@ -124,7 +122,7 @@ def faulty_controller(faults: dict[int, str]) -> type[ControllerNode]:
 def test_solver_faults_fall_back_to_the_last_plan_and_are_reported():
     faults = {20: "infeasible", 21: "infeasible", 22: "infeasible", 40: "failed", 41: "raise"}
     faults |= {60: "slow", 61: "slow"}
-    controller, probe, _ = drive(faulty_controller(faults), duration=10.0)
+    _, probe = drive(faulty_controller(faults), duration=10.0)
     ticks = probe.controller()
     assert len(probe.drives) == 100  # a command on every tick, faulty ones included
     expected = {"infeasible": "infeasible", "failed": "failed", "raise": "failed", "slow": "late"}
@@ -146,7 +144,7 @@ def test_solver_faults_fall_back_to_the_last_plan_and_are_reported():
 
 def test_solver_outage_longer_than_the_plan_uses_the_emergency_input_then_recovers():
     outage = range(30, 38)  # 8 ticks, the plan has 5 steps
-    controller, probe, _ = drive(faulty_controller(dict.fromkeys(outage, "infeasible")))
+    controller, probe = drive(faulty_controller(dict.fromkeys(outage, "infeasible")))
     ticks = probe.controller()
     horizon = controller.config.horizon
     statuses = [ticks[k][1] for k in outage]
