@@ -14,9 +14,9 @@ Faults. A solve that is infeasible, fails, raises or returns later than `deadlin
 leaves no new plan: the last feasible plan's feedback is applied for that tick (level
 WARN), and once that plan has run out (or before the first plan) the nominal model's LQR
 feedback saturated to the input limits, without a certificate (status "emergency", level
-ERROR); the reason is in solve_status / solve_message. Python cannot interrupt a running solve,
-so lateness is measured when it returns and a late plan is dropped, never applied or
-kept; a solve that never returns stops the commands and the car's watchdog brakes. A
+ERROR); the reason is in solve_status / solve_message. Python cannot interrupt a running
+solve, so lateness is measured when it returns and a late plan is dropped, never applied
+or kept; a solve that never returns stops the commands and the car's watchdog brakes. A
 /model update is decoded and checked against the trusted model (`model_update`) and its
 planner must find a plan from the reference; otherwise it is rejected (logged, level
 WARN) and the trusted model stays. When the car is slower than the safe set allows
@@ -123,7 +123,7 @@ class ControllerNode:
         self.recovery = self._recovery(self.model)
         self.lane: MeasuredState | None = None  # latest /lane_state
         self.start: float | None = None  # s, time of the first control tick
-        self.speed_offset = 0.0  # m/s (<= 0), speed reference - car_model.speed
+        self.speed_offset = 0.0  # m/s (<= 0): next tick's speed reference - car_model.speed
 
         self.drive_pub = node.create_publisher(msg.AckermannDriveStamped, "/drive", RELIABLE)
         self.twist_pub = node.create_publisher(msg.TwistStamped, "/cmd_vel", RELIABLE)
@@ -165,13 +165,13 @@ class ControllerNode:
         """`_planner(model)` under the deadline, after a first solve from the reference
         (compiles the problem off the control loop); ValueError if it finds no plan."""
         try:
-            planner = DeadlinePlanner(self._planner(model), self.config.deadline)
+            planner = self._planner(model)
+            sol = planner.solve(self.x_ref, self.x_ref)
         except Exception as err:  # whatever the model does to the build: no planner
             raise ValueError(f"planner build failed: {err!r}") from None
-        sol = planner.planner.solve(self.x_ref, self.x_ref)
         if sol.plan is None:
             raise ValueError(f"no plan from the reference x_ref: {sol.status} {sol.message}")
-        return planner
+        return DeadlinePlanner(planner, self.config.deadline)
 
     def _recovery(self, model: UncertainModel) -> LQR:
         """The nominal model's LQR: the input when no plan is left."""
@@ -227,11 +227,11 @@ class ControllerNode:
             self._end_learning()
         state = self.measured_state(t)
         if state is None:
-            self._diagnose(t, msg.ERROR, "no recent /lane_state: no command", None, None)
+            self._diagnose(t, msg.ERROR, "no recent /lane_state: no command")
             return
         e_y, e_psi, e_v = state.x
-        accel_ff = self._speed_reference(e_v)
-        x = np.array([e_y, e_psi, e_v - self.speed_offset]) / self.state_scale
+        offset, accel_ff = self._speed_reference(e_v)
+        x = np.array([e_y, e_psi, e_v - offset]) / self.state_scale
         step = self.controller.step(x, self.x_ref)
         u = step.u if step.status != "emergency" else self._recovery_input(x)
         steering_fb, accel = u * self.input_scale
@@ -245,7 +245,7 @@ class ControllerNode:
         self.input_pub.publish(msg.array(applied, layouts.CONTROL_INPUT))
         if step.plan is not None:
             self.plan_pub.publish(self._path(t, state.s, step.plan, step.plan_step))
-        self._diagnose(t, LEVELS[step.status], step.status, step, state)
+        self._diagnose(t, LEVELS[step.status], step.status, step, state, offset)
 
     def _end_learning(self) -> None:
         """Excitation off; plan without it (the learning-phase planner, robust to the
@@ -260,18 +260,16 @@ class ControllerNode:
         self.controller.set_problem(self.planner)
         self.log.info("learning phase over: excitation off")
 
-    def _speed_reference(self, e_v: float) -> float:
-        """Update `speed_offset` for this tick from the speed error e_v (m/s) and return
-        the acceleration feed-forward (m/s^2) that makes the car follow the reference."""
+    def _speed_reference(self, e_v: float) -> tuple[float, float]:
+        """This tick's speed reference as an offset from car_model.speed (m/s, <= 0), given
+        the speed error e_v (m/s), and the acceleration feed-forward (m/s^2) that ramps it
+        up over the next period."""
         if e_v - self.speed_offset < -self.car.e_v_max:  # slower than the safe set allows
             self.speed_offset = e_v
             self.log.warning(f"speed {self.car.speed + e_v:.2f} m/s: reference ramps up")
-        if self.speed_offset >= 0.0:
-            return 0.0
-        period = self.config.control_period
-        step = min(-self.speed_offset, self.config.resume_accel * period)
-        self.speed_offset += step
-        return step / period
+        offset, period = self.speed_offset, self.config.control_period
+        self.speed_offset = min(0.0, offset + self.config.resume_accel * period)
+        return offset, (self.speed_offset - offset) / period
 
     def _path(self, t: float, s: float, plan: Plan, plan_step: int):
         """The rest of the nominal plan as a path in the lane frame (x: arc length, y: e_y)."""
@@ -288,15 +286,18 @@ class ControllerNode:
         t: float,
         level: int,
         message: str,
-        step: ControlStep | None,
-        state: MeasuredState | None,
+        step: ControlStep | None = None,
+        state: MeasuredState | None = None,
+        speed_offset: float = 0.0,
     ) -> None:
+        """Status "controller"; with the step, the state it was taken from and the speed
+        reference (as an offset from car_model.speed, m/s)."""
         values = {"status": message}
         if state is not None:
             values |= {
                 "state_s": f"{state.s:.6f}",
                 "state_age_ms": f"{1e3 * (t - state.time):.2f}",
-                "speed_reference": f"{self.car.speed + self.speed_offset:.3f}",
+                "speed_reference": f"{self.car.speed + speed_offset:.3f}",
             }
         if step is not None:
             last = self.planner.last
