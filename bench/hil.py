@@ -23,7 +23,10 @@ clock, common to all processes on this machine.
   (|e_y| <= e_y_max, |e_psi| <= e_psi_max, |e_v| <= e_v_max).
 - CPU load: `--load` busy-loop processes, each wanting a whole core, at normal priority.
 
-    python bench/hil.py [--duration 180] [--load 1] [--track oval]
+    python bench/hil.py [--duration 180] [--load 1] [--track oval] [--logs DIR]
+
+The processes use ROS_DOMAIN_ID and CYCLONEDDS_URI as set (e.g. a domain of its own and
+loopback only, as the tests do, to stay off other graphs).
 """
 
 from __future__ import annotations

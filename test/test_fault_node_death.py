@@ -150,7 +150,9 @@ def test_killed_controller_process_stops_the_car_and_a_restart_resumes(tmp_path,
     drives = [s.source_time for s in samples if s.topic == "/drive"]
     last_command = max(t for t in drives if t <= killed)
     odom = [(s.source_time, s.msg.twist.twist.linear.x) for s in samples if s.topic == "/odom"]
-    # brake onset: the first period whose speed drop needs the brake; the drop dates it
+    # brake onset: the first period whose speed drop needs the brake; the drop dates it.
+    # The sim dates a command by its last tick, so the onset can come up to one period
+    # before last command + watchdog_timeout in wall-clock time.
     previous = next(v for t, v in reversed(odom) if t <= last_command)
     after = [(t, v) for t, v in odom if t > last_command]
     for t, v in after:
