@@ -16,9 +16,11 @@ clock, common to all processes on this machine.
   aligned: up to one period, fixed by when the processes started) and the tick's work,
   reported apart ("tick to /drive": from the tick's start, the /drive stamp, to its write).
 - Missed control deadline: a control period without a /drive written by its due time
-  plus `controller.deadline`. Due times: the controller's ticks at `control_period` on
-  its own clock, k * period after the earliest-aligned tick. A skipped tick is missed.
-  Late solves (longer than the deadline, replaced by the fallback) are counted apart.
+  plus `controller.deadline`. Due times: the controller's timer grid, `control_period`
+  apart at the median phase of its ticks (a tick never starts before its due time, so
+  each tick belongs to the last due time before it, 1 ms of clock jitter allowed). A
+  skipped tick is missed. Late solves (longer than the deadline, replaced by the
+  fallback) are counted apart.
 - Violations: ground-truth /lane_state samples outside the safe set of car_model
   (|e_y| <= e_y_max, |e_psi| <= e_psi_max, |e_v| <= e_v_max).
 - CPU load: `--load` busy-loop processes, each wanting a whole core, at normal priority.
@@ -51,6 +53,7 @@ from safe_control_ros.sim.config import CarModelConfig
 
 TOPICS = ("/lane_state", "/drive", "/diagnostics")
 BUSY = "while True: pass"
+JITTER = 1e-3  # s: a tick this much before its due time (clock jitter) still belongs to it
 
 
 @dataclass
@@ -131,11 +134,12 @@ def analyse(
             latency.append(d.source_time - max(times))
     period = controller.control_period
     stamps = np.array([msg.seconds(d.msg.header.stamp) for d in drives])
-    ticks = np.round((stamps - stamps[0]) / period)
-    due = np.min(stamps - ticks * period) + ticks * period
+    phase = stamps[0] + np.median((stamps - stamps[0] + period / 2) % period - period / 2)
+    ticks = np.floor((stamps - phase + JITTER) / period)
+    due = phase + ticks * period
     written_at = np.array([d.source_time for d in drives])
     on_time = set(ticks[written_at <= due + controller.deadline].astype(int))
-    periods = int(ticks[-1]) + 1
+    periods = int(ticks[-1] - ticks[0]) + 1
     data = np.array([s.msg.data for s in lanes])
     e = np.abs(data[:, 1:4])
     limits = np.array([car.e_y_max, car.e_psi_max, car.e_v_max])
