@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from safe_control_ros.control.falsify import sample_true_systems, vertices
-from safe_control_ros.control.innovation import InnovationTest
+from safe_control_ros.control.innovation import InnovationTest, MeasurementGuard
+from safe_control_ros.control.measurement import robust_output_feedback
+from safe_control_ros.control.receding import RecedingHorizon
 from safe_control_ros.sim.config import CarModelConfig
 from safe_control_ros.sim.lane_model import controller_instance
 
@@ -66,3 +68,21 @@ def test_outliers_beyond_the_prediction_box_are_rejected(inst):
     assert test.check(x[1])[0]
     test.reset()
     assert test.check(x[1] + 10.0) == (True, 0.0)
+
+
+def test_guard_holds_the_plan_then_stops_and_uses_measurements_again(inst):
+    problem = robust_output_feedback(inst.model, inst.safe_set, inst.Q, inst.R, 5, EPS_E)
+    stop = np.array([0.0, -1.2])
+    guard = MeasurementGuard(InnovationTest(inst.model, inst.safe_set, EPS_E), 2, stop)
+    controller = RecedingHorizon(problem)
+    x = np.zeros(3)
+    statuses = []
+    for y in [x, None, np.full(3, np.nan), None, None, x, x + 5.0, x]:
+        step = guard.step(controller, y)
+        guard.applied(step.u)
+        statuses.append(step.status)
+        if step.status == "stop":
+            np.testing.assert_allclose(step.u, stop)
+    # two holds, then stop; a measurement after the stop is accepted (no reference), the
+    # outlier right after it is not (the plan holds), the next good one is used
+    assert statuses == ["optimal", "hold", "hold", "stop", "stop", "optimal", "hold", "optimal"]

@@ -1,4 +1,6 @@
-"""Innovation test: is a measurement y = x + e consistent with the model and the last one?
+"""Which measurements a controller may use: the innovation test and the guard around it.
+
+Innovation test: is a measurement y = x + e consistent with the model and the last one?
 
 Controller coordinates. Between the last accepted measurement y_0 and a new one y_k, k
 steps later with the applied inputs u_0..u_{k-1}, the true state follows
@@ -10,14 +12,22 @@ coordinate, r_0 = eps_e, r_{j+1} = |A| r_j + zeta_bar, and
     |y_k - yhat_k| <= r_k + eps_e.
 A measurement outside this box cannot come from the model with a perception error within
 its bound: it is an outlier (or the model is wrong) and must not be used as valid.
+
+`MeasurementGuard` uses a measurement only if it is finite and passes the test; without a
+usable one (also: none came, or perception flagged it) the controller holds its last plan
+(`RecedingHorizon.hold`) for at most `hold_steps` steps, then commands the stop input
+(e.g. straight on at full braking) until a usable measurement comes back.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .checks import as_vector, bound_vector
 from .model import SafeSet, UncertainModel
+from .receding import ControlStep, RecedingHorizon
 
 
 class InnovationTest:
@@ -63,3 +73,34 @@ class InnovationTest:
     def reset(self) -> None:
         """Forget the reference (e.g. after a stop): the next measurement is accepted."""
         self._prediction, self._radius = None, self.eps_e.copy()
+
+
+@dataclass
+class MeasurementGuard:
+    """Gates the measurements of a receding-horizon controller (see module): `step` for
+    each control period, then `applied` with the input actually applied (m,)."""
+
+    innovation: InnovationTest
+    hold_steps: int
+    stop_input: np.ndarray  # (m,)
+    missed: int = field(default=0, init=False)  # control periods since a usable measurement
+
+    def step(self, controller: RecedingHorizon, y: np.ndarray | None) -> ControlStep:
+        """One control step on measurement y (n,), or None if there is no usable one.
+        Status as RecedingHorizon's, or "stop" (the stop input)."""
+        usable = y is not None and bool(np.all(np.isfinite(y)))
+        if usable and self.innovation.check(y)[0]:
+            self.missed = 0
+            self.innovation.accept(y)
+            return controller.step(y)
+        self.missed += 1
+        step = controller.hold()
+        if step.status == "hold" and self.missed <= self.hold_steps:
+            return step
+        self.innovation.reset()
+        stop = np.array(self.stop_input, dtype=float)
+        return replace(step, u=stop, u_cmd=stop.copy(), status="stop")
+
+    def applied(self, u) -> None:
+        """Advance the innovation test's prediction by the applied input u (m,)."""
+        self.innovation.applied(u)
