@@ -1,7 +1,13 @@
 """Launch the safe-learning car: sim (unless use_sim:=false), camera, estimator, controller.
 
     ros2 launch safe_control_ros car.launch.py [use_sim:=true] [config:=<file>]
-        [track:=oval|straight] [record:=false]
+        [track:=oval|straight] [record:=false] [perception_map:=<map.npz>]
+
+With perception_map set (a calibrated map from
+`python -m safe_control_ros.perception.train`) the perception node runs on the camera and
+the controller drives on its measurements (controller.state_source: perception); set
+controller.measurement_bound and measurement_region in the config to the map's calibrated
+bound and region (printed by the training; larger published bounds are not used).
 
 With use_sim:=false (hardware; e.g. config:=<share>/config/car_hardware.yaml, whose camera
 reads a V4L2 device) the car must provide /lane_state
@@ -14,7 +20,7 @@ record:=true writes every topic to an MCAP bag (ros2 bag, storage mcap).
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
@@ -29,6 +35,9 @@ def generate_launch_description() -> LaunchDescription:
     )
     files = [LaunchConfiguration("config"), track_file]
     params = [*files, {"use_sim_time": use_sim}]  # the sim's /clock drives the others
+    perception_map = LaunchConfiguration("perception_map")
+    perceive = PythonExpression(["'", perception_map, "' != ''"])
+    state_source = PythonExpression(["'perception' if ", perceive, " else 'lane_state'"])
     return LaunchDescription(
         [
             DeclareLaunchArgument(
@@ -44,6 +53,19 @@ def generate_launch_description() -> LaunchDescription:
             ),
             DeclareLaunchArgument(
                 "record", default_value="false", description="record an MCAP bag"
+            ),
+            DeclareLaunchArgument(
+                "perception_map",
+                default_value="",
+                description="calibrated perception map: drive on the camera",
+            ),
+            Node(
+                package=PACKAGE,
+                executable="perception_node",
+                name="perception",
+                parameters=[*params, {"map_path": perception_map}],
+                condition=IfCondition(perceive),
+                output="screen",
             ),
             Node(
                 package=PACKAGE,
@@ -71,7 +93,7 @@ def generate_launch_description() -> LaunchDescription:
                 package=PACKAGE,
                 executable="controller_node",
                 name="controller",
-                parameters=params,
+                parameters=[*params, {"state_source": state_source}],
                 output="screen",
             ),
             ExecuteProcess(

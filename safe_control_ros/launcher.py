@@ -8,6 +8,11 @@ tools on the same network see the topics. The sim starts last, once the controll
 up, so that the car gets commands from its first tick.
 
     safe-control-launch [--track oval] [--duration 30] [--mode inprocess|dds] [--record DIR]
+        [--perception MAP]
+
+--perception MAP (a calibrated map from `python -m safe_control_ros.perception.train`)
+adds the perception node and makes the controller drive on its measurements
+(`controller.state_source: perception`) with the map's calibrated bound and region.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import yaml
 from .nodes.camera_node import CameraNode
 from .nodes.controller_node import ControllerNode
 from .nodes.estimator_node import EstimatorNode
+from .nodes.perception_node import PerceptionNode
 from .nodes.sim_node import SimNode
 from .paramfile import ALL_NODES, load_parameter_file
 from .runtime import messages as msg
@@ -36,12 +42,13 @@ CONFIG = Path(__file__).resolve().parents[1] / "config"
 NODES = {
     "sim": SimNode,
     "camera": CameraNode,
+    "perception": PerceptionNode,
     "estimator": EstimatorNode,
     "controller": ControllerNode,
 }
-PACKAGE_NODES = (*NODES, "perception")  # every node of the package (perception: not launched)
 RECORDED = {  # topic: type; camera images are left out to keep logs small
     "/clock": msg.Clock,
+    "/perception/measurement": msg.Float64MultiArray,
     "/odom": msg.Odometry,
     "/lane_state": msg.Float64MultiArray,
     "/drive": msg.AckermannDriveStamped,
@@ -60,23 +67,50 @@ def parameters(config: Path, track: str) -> dict[str, dict]:
     track_file = config.parent / f"track_{track}.yaml"
     for node, values in load_parameter_file(track_file).items():
         params[node] = params.get(node, {}) | values
-    unknown = sorted(set(params) - {ALL_NODES, *PACKAGE_NODES})
+    unknown = sorted(set(params) - {ALL_NODES, *NODES})
     if unknown:
         raise ValueError(
             f"config: section(s) {unknown} name no node; expected {ALL_NODES!r} or one of "
-            f"{list(PACKAGE_NODES)}"
+            f"{list(NODES)}"
         )
     return params
 
 
+def with_perception(params: dict[str, dict], map_path: Path) -> dict[str, dict]:
+    """`params` with the perception node on the map at `map_path` and the controller on
+    its measurements, robust to the map's calibrated bound inside its region."""
+    from .perception.calibration import bound_of
+    from .perception.maps import load_map
+
+    bound = bound_of(load_map(map_path))
+    region = (bound.region.e_y_max, bound.region.e_psi_max)
+    controller = {
+        "state_source": "perception",
+        "measurement_bound": [float(e) for e in bound.eps],
+        "measurement_region": [float(r) for r in region],
+    }
+    return params | {
+        "perception": params.get("perception", {}) | {"map_path": str(map_path)},
+        "controller": params.get("controller", {}) | controller,
+    }
+
+
+def launch_graph(params: dict[str, dict], use_sim: bool = True) -> list[str]:
+    """The nodes to launch: the perception node only if the controller uses it."""
+    perception = params.get("controller", {}).get("state_source") == "perception"
+    skip = {"sim"} if not use_sim else set()
+    skip |= set() if perception else {"perception"}
+    return [name for name in NODES if name not in skip]
+
+
 def build(params: dict[str, dict], use_sim: bool = True) -> tuple[Runtime, dict]:
-    """The in-process runtime with every node built and its parameters checked."""
+    """The in-process runtime with every node of `launch_graph` built and its parameters
+    checked."""
     runtime = Runtime(params)
-    names = NODES if use_sim else {k: v for k, v in NODES.items() if k != "sim"}
     jobs: dict = {}
     try:
-        for name, cls in names.items():
-            jobs[name] = cls(runtime.create_node(name))
+        for name in launch_graph(params, use_sim):
+            jobs[name] = NODES[name](runtime.create_node(name))
         runtime.check_parameters()
     except ValueError:
         for job in jobs.values():
@@ -109,6 +143,7 @@ class DdsGraph:
         self.params_file = Path(self._tmp.name) / "params.yaml"
         sections = {n: {"ros__parameters": p} for n, p in params.items()}
         self.params_file.write_text(yaml.safe_dump(sections))
+        self.nodes = launch_graph(params)
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
 
@@ -133,11 +168,11 @@ class DdsGraph:
         self.processes[name] = proc
         return proc
 
-    def start_all(self, names: Iterable[str] = NODES, ready_timeout: float = 60.0) -> bool:
-        """Start the nodes `names`, the sim last once the controller (if started) is up
-        (its /drive writer is seen). False if a process exits or the controller is not up
-        within `ready_timeout` s."""
-        names = list(names)
+    def start_all(self, names: Iterable[str] | None = None, ready_timeout: float = 60.0) -> bool:
+        """Start the nodes `names` (default: the launch graph), the sim last once the
+        controller (if started) is up (its /drive writer is seen). False if a process exits
+        or the controller is not up within `ready_timeout` s."""
+        names = list(self.nodes if names is None else names)
         for name in names:
             if name != "sim":
                 self.start(name)
@@ -216,10 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=30.0, help="s (simulated or wall)")
     parser.add_argument("--mode", choices=("inprocess", "dds"), default="inprocess")
     parser.add_argument("--record", type=Path, help="rosbag2 (MCAP) directory, inprocess mode")
+    parser.add_argument("--perception", type=Path, help="drive on a calibrated map's output")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
     try:
         params = parameters(args.config, args.track)
+        if args.perception is not None:
+            params = with_perception(params, args.perception)
         if args.mode == "dds":
             return run_dds(params, args.duration)
         run_inprocess(params, args.duration, args.record)

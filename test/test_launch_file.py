@@ -24,13 +24,14 @@ def _keywords(call: ast.Call) -> dict[str, ast.AST]:
 def test_launch_file_declares_its_arguments_and_nodes():
     tree = ast.parse(LAUNCH.read_text())
     args = {c.args[0].value for c in _calls(tree, "DeclareLaunchArgument")}
-    assert args == {"use_sim", "config", "track", "record"}
+    assert args == {"use_sim", "config", "track", "record", "perception_map"}
     nodes = {
         _keywords(c)["executable"].value: _keywords(c)["name"].value for c in _calls(tree, "Node")
     }
     assert nodes == {
         "sim_node": "sim",
         "camera_node": "camera",
+        "perception_node": "perception",
         "estimator_node": "estimator",
         "controller_node": "controller",
     }
@@ -50,4 +51,4 @@ def test_launch_description_generates():
     spec = importlib.util.spec_from_file_location("car_launch", LAUNCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert len(module.generate_launch_description().entities) == 9
+    assert len(module.generate_launch_description().entities) == 11

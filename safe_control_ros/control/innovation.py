@@ -85,14 +85,14 @@ class MeasurementGuard:
     stop_input: np.ndarray  # (m,)
     missed: int = field(default=0, init=False)  # control periods since a usable measurement
 
-    def step(self, controller: RecedingHorizon, y: np.ndarray | None) -> ControlStep:
-        """One control step on measurement y (n,), or None if there is no usable one.
-        Status as RecedingHorizon's, or "stop" (the stop input)."""
+    def step(self, controller: RecedingHorizon, y: np.ndarray | None, x_ref=None) -> ControlStep:
+        """One control step on measurement y (n,), or None if there is no usable one,
+        towards x_ref (n,). Status as RecedingHorizon's, or "stop" (the stop input)."""
         usable = y is not None and bool(np.all(np.isfinite(y)))
         if usable and self.innovation.check(y)[0]:
             self.missed = 0
             self.innovation.accept(y)
-            return controller.step(y)
+            return controller.step(y, x_ref)
         self.missed += 1
         step = controller.hold()
         if step.status == "hold" and self.missed <= self.hold_steps:

@@ -29,6 +29,18 @@ class ControllerConfig(Parameters):
     # m/s^2, rate of the speed reference when the car is slower than the safe set allows
     # (at start-up from rest or after a watchdog stop)
     resume_accel: float = param(0.5, 0.0, 5.0, open_low=True)
+    # Where e_y, e_psi come from: /lane_state (the sim's truth or the car's own estimate)
+    # or /perception/measurement (camera and learned map; s, e_v and the curvature still
+    # from /lane_state: odometry and the track map)
+    state_source: str = param("lane_state", choices=("lane_state", "perception"))
+    # m, rad: perception error bound the plans are robust to; a measurement published with
+    # a larger bound is not used
+    measurement_bound: tuple[float, ...] = param((0.02, 0.04), 0.0, 1.0, size=2)
+    # m, rad: half-widths of the region R the perception bound holds in; plans keep the
+    # true state inside it
+    measurement_region: tuple[float, ...] = param((0.1, 0.1), 0.0, 1.0, open_low=True, size=2)
+    # s: without a usable measurement the last plan runs this long, then the car brakes
+    hold_time: float = param(0.3, 0.0, 10.0)
 
     def _check_consistency(self) -> None:
         if self.deadline > self.control_period:

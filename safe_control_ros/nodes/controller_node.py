@@ -23,6 +23,17 @@ WARN) and the trusted model stays. When the car is slower than the safe set allo
 (|e_v| > e_v_max from below: starting from rest, or after a watchdog stop) the speed
 reference restarts at the car's speed and ramps up at `resume_accel` (fed forward) to
 car_model.speed; the controller keeps e_v within the safe set around that reference.
+
+Perception (`state_source: perception`). e_y and e_psi come from /perception/measurement
+(layout PERCEPTION: estimate, its bound, valid), s, e_v and the curvature from
+/lane_state. The plans are output-feedback robust SLS for the error bound
+`measurement_bound` and keep the true state inside the region `measurement_region` where
+that bound holds (control.measurement). A measurement is used only if it is valid, no older
+than `state_timeout`, published with a bound within `measurement_bound`, and passes the
+innovation test against the model's prediction (control.innovation). Otherwise the last
+plan holds for up to `hold_time` s, then the car brakes straight on at car_model.accel_min
+(status "stop", level ERROR) until usable measurements come back; the reason is in the
+diagnostics' `measurement` value.
 Parameters: `controller` section (ControllerConfig) and `/**: car_model.*`.
 """
 
@@ -36,7 +47,9 @@ import numpy as np
 
 from ..control.excitation import Excitation
 from ..control.fast_sls import FastRobustSLS
+from ..control.innovation import InnovationTest, MeasurementGuard
 from ..control.lqr import LQR, lqr
+from ..control.measurement import with_region
 from ..control.model import SafeSet, UncertainModel
 from ..control.plan import Plan, Solution
 from ..control.receding import ControlStep, Planner, RecedingHorizon
@@ -49,7 +62,14 @@ from . import layouts, model_update
 from .controller_config import ControllerConfig
 from .qos import RELIABLE, SENSOR_DATA
 
-LEVELS = {"optimal": msg.OK, "fallback": msg.WARN, "hold": msg.WARN, "emergency": msg.ERROR}
+LEVELS = {
+    "optimal": msg.OK,
+    "fallback": msg.WARN,
+    "hold": msg.WARN,
+    "emergency": msg.ERROR,
+    "stop": msg.ERROR,
+}
+PERCEPTION = ("e_y", "e_psi", "bound_e_y", "bound_e_psi", "valid")  # m, rad, m, rad, 1/0
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,8 @@ class ControllerNode:
         self.model = self.instance.model  # the trusted model
         self.learning = self.config.learning_duration > 0
         self.excitation = Excitation(self.instance.sigma_eta, self.config.seed)
+        self.perception = self.config.state_source == "perception"
+        self.eps_e, self.region = self._measurement_error()
         try:
             self.planner = self._problem(self.model)
         except ValueError as err:
@@ -121,7 +143,10 @@ class ControllerNode:
             self.planner, excitation=self.excitation if self.learning else None
         )
         self.recovery = self._recovery(self.model)
+        self.guard = self._guard(self.model)
         self.lane: MeasuredState | None = None  # latest /lane_state
+        self.measurement: tuple[np.ndarray, float] | None = None  # latest perception, time
+        self.measurement_used = -math.inf  # s, receipt time of the last one a tick took
         self.start: float | None = None  # s, time of the first control tick
         self.speed_offset = 0.0  # m/s (<= 0): next tick's speed reference - car_model.speed
 
@@ -132,6 +157,10 @@ class ControllerNode:
         self.diag_pub = node.create_publisher(msg.DiagnosticArray, "/diagnostics", RELIABLE)
         node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane, SENSOR_DATA)
         node.create_subscription(msg.Float64MultiArray, "/model", self.on_model, RELIABLE)
+        if self.perception:
+            node.create_subscription(
+                msg.Float64MultiArray, "/perception/measurement", self.on_measurement, RELIABLE
+            )
         node.create_timer(self.config.control_period, self.on_tick)
 
     def _check_consistency(self) -> None:
@@ -151,15 +180,34 @@ class ControllerNode:
                     f"{limit} (inside the safe set), got {value}"
                 )
 
+    def _measurement_error(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """eps_e (3,) and the region's half-widths (3,) (None: no region) in controller
+        coordinates; zero error and no region unless the state comes from perception."""
+        if not self.perception:
+            return np.zeros(3), None
+        scale = self.state_scale
+        eps_e = np.array([*self.config.measurement_bound, 0.0]) / scale
+        return eps_e, np.array([*self.config.measurement_region, np.inf]) / scale
+
     def _planner(self, model: UncertainModel) -> Planner:
-        """The robust SLS problem for `model`: the fast formulation (response library built
-        here, a small QP per step) or the generic reference."""
+        """The robust SLS problem for `model` (output feedback for the perception error
+        bound, if any): the fast formulation (response library built here, a small QP per
+        step) or the generic reference."""
         inst = self.instance
         sigma_eta = inst.sigma_eta if self.learning else 0.0
-        args = (model, inst.safe_set, inst.Q, inst.R, self.config.horizon, sigma_eta)
+        safe_set = with_region(inst.safe_set, self.region)
+        args = (model, safe_set, inst.Q, inst.R, self.config.horizon, sigma_eta)
+        options = {"tau": self.config.tau, "eps_e": self.eps_e}
         if self.config.formulation == "fast":
-            return FastRobustSLS(*args, tau=self.config.tau, design_ref=self.x_ref)
-        return RobustSLS(*args, tau=self.config.tau)
+            return FastRobustSLS(*args, design_ref=self.x_ref, **options)
+        return RobustSLS(*args, **options)
+
+    def _guard(self, model: UncertainModel) -> MeasurementGuard:
+        """The gate of the measurements: innovation test for `model`, hold, then brake."""
+        test = InnovationTest(model, self.planner.safe_set, self.eps_e)
+        hold_steps = round(self.config.hold_time / self.config.control_period)
+        stop = np.array([0.0, self.car.accel_min]) / self.input_scale
+        return MeasurementGuard(test, hold_steps, stop)
 
     def _problem(self, model: UncertainModel) -> DeadlinePlanner:
         """`_planner(model)` under the deadline, after a first solve from the reference
@@ -192,6 +240,32 @@ class ControllerNode:
             return
         s, e_y, e_psi, e_v, curvature = values
         self.lane = MeasuredState(np.array([e_y, e_psi, e_v]), s, curvature, self.now())
+
+    def on_measurement(self, measurement) -> None:
+        values = np.asarray(measurement.data, dtype=float)
+        if values.shape != (len(PERCEPTION),):
+            self.log.error(f"/perception/measurement: expected {len(PERCEPTION)} values")
+            return
+        self.measurement = (values, self.now())
+
+    def perceived(self, t: float, x: np.ndarray) -> tuple[np.ndarray | None, str]:
+        """The measurement (3,) in controller coordinates to control from at time t (s):
+        e_y, e_psi from perception, e_v from x (3,); or None and why not. Each measurement
+        is used by one tick at most; the innovation test is left to the guard."""
+        if self.measurement is None:
+            return None, "no measurement yet"
+        values, received = self.measurement
+        e_y, e_psi, bound_e_y, bound_e_psi, valid = values
+        if received <= self.measurement_used:
+            return None, "no new measurement since the last tick"
+        self.measurement_used = received
+        if t - received > self.config.state_timeout:
+            return None, f"measurement {t - received:.3f} s old"
+        if valid != 1.0 or not np.all(np.isfinite(values)):
+            return None, "flagged invalid by perception"
+        if np.any(np.array([bound_e_y, bound_e_psi]) > self.config.measurement_bound):
+            return None, f"bound {bound_e_y:.4f} m, {bound_e_psi:.4f} rad beyond ours"
+        return np.array([e_y / self.state_scale[0], e_psi / self.state_scale[1], x[2]]), "ok"
 
     def measured_state(self, t: float) -> MeasuredState | None:
         """The state to control from at time t (s): the latest /lane_state unless it is
@@ -232,10 +306,20 @@ class ControllerNode:
         e_y, e_psi, e_v = state.x
         offset, accel_ff = self._speed_reference(e_v)
         x = np.array([e_y, e_psi, e_v - offset]) / self.state_scale
-        step = self.controller.step(x, self.x_ref)
+        measurement = ""
+        if self.perception:
+            y, measurement = self.perceived(t, x)
+            step = self.guard.step(self.controller, y, self.x_ref)
+            if y is not None and step.status in ("hold", "stop"):
+                measurement = "outlier: failed the innovation test"
+            x = x if y is None else y
+        else:
+            step = self.controller.step(x, self.x_ref)
         u = step.u if step.status != "emergency" else self._recovery_input(x)
+        if self.perception:
+            self.guard.applied(u)
         steering_fb, accel = u * self.input_scale
-        accel += accel_ff
+        accel += 0.0 if step.status == "stop" else accel_ff
         steering = steering_feedforward(state.curvature, self.car.wheelbase) + steering_fb
         speed = self.car.speed + e_v
         self.drive_pub.publish(msg.ackermann(t, steering, accel, speed))
@@ -245,7 +329,7 @@ class ControllerNode:
         self.input_pub.publish(msg.array(applied, layouts.CONTROL_INPUT))
         if step.plan is not None:
             self.plan_pub.publish(self._path(t, state.s, step.plan, step.plan_step))
-        self._diagnose(t, LEVELS[step.status], step.status, step, state, offset)
+        self._diagnose(t, LEVELS[step.status], step.status, step, state, offset, measurement)
 
     def _end_learning(self) -> None:
         """Excitation off; plan without it (the learning-phase planner, robust to the
@@ -289,10 +373,14 @@ class ControllerNode:
         step: ControlStep | None = None,
         state: MeasuredState | None = None,
         speed_offset: float = 0.0,
+        measurement: str = "",
     ) -> None:
-        """Status "controller"; with the step, the state it was taken from and the speed
-        reference (as an offset from car_model.speed, m/s)."""
+        """Status "controller"; with the step, the state it was taken from, the speed
+        reference (as an offset from car_model.speed, m/s) and, with perception, what
+        became of the measurement."""
         values = {"status": message}
+        if measurement:
+            values |= {"measurement": measurement, "missed": str(self.guard.missed)}
         if state is not None:
             values |= {
                 "state_s": f"{state.s:.6f}",

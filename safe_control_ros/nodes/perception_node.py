@@ -9,7 +9,8 @@ Subscribes to /camera/image_raw (sensor_msgs/Image, rgb8, the map's size); publi
 The true state satisfies |e_y - x_e_y| <= bound_e_y and |e_psi - x_e_psi| <= bound_e_psi
 when valid = 1 (the map's calibrated bound, grown with the estimate's distance outside the
 region R it was calibrated on). valid = 0 (values may be NaN) for a stale image (stamp older
-than `max_image_age` s), no image for `max_image_age` s, an out-of-distribution image
+than `max_image_age` s, or older than the newest image seen: out of order), no image for
+`max_image_age` s, an out-of-distribution image
 (`ood_score` > `ood_threshold`), a non-finite estimate, or a wrong encoding/size (logged;
 the node keeps running). Parameters: `perception` section (PerceptionConfig).
 """
@@ -61,6 +62,7 @@ class PerceptionNode:
         self.bound = bound_of(self.map)  # ValueError for an uncalibrated map
         self.height, self.width = self.map.image_shape
         self._last_image_time = self._now()
+        self._last_stamp = -math.inf  # s, header stamp of the newest image seen
         self.counts = {"valid": 0, "stale": 0, "ood": 0, "nonfinite": 0, "bad": 0, "none": 0}
 
         self.pub = node.create_publisher(msg.Float64MultiArray, "/perception/measurement", RELIABLE)
@@ -78,10 +80,12 @@ class PerceptionNode:
         except ValueError as err:
             self.log.warning(f"/camera/image_raw: {err}")
             return self._publish_invalid("bad")
-        age = self._now() - msg.seconds(image.header.stamp)
-        if age > self.config.max_image_age:
-            self.log.warning(f"/camera/image_raw: stale image ({age:.3f} s old)")
+        stamp = msg.seconds(image.header.stamp)
+        age = self._now() - stamp
+        if age > self.config.max_image_age or stamp < self._last_stamp:
+            self.log.warning(f"/camera/image_raw: stale or out-of-order image ({age:.3f} s old)")
             return self._publish_invalid("stale")
+        self._last_stamp = stamp
         estimate = self.map.predict(rgb[None])[0]
         if not np.all(np.isfinite(estimate)):
             self.log.warning("perception: non-finite estimate")
