@@ -6,10 +6,14 @@ bound grows linearly with the scaled distance d to R (`Region.distance`):
 eps_i(d) = eps_i + slope_i d, slope_i = safety * max over held-out samples outside R of
 (|e_i| - eps_i) / d (0 if never exceeded). `check` measures the coverage of a bound on
 fresh data that neither training nor calibration saw.
+
+`predict` is a map's `predict` (it then gets each sample's track preview, see
+`maps.PerceptionMap.predict`) or any callable images (N, H, W, 3) -> (N, 2).
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,8 +50,18 @@ class Coverage:
 
 
 def errors(predict, data: Dataset) -> np.ndarray:
-    """(N, 2) prediction errors predicted - true of `predict` on `data`."""
+    """(N, 2) prediction errors predicted - true of `predict` on `data` (with the samples'
+    track previews if `predict` takes a `preview` argument)."""
+    if _takes_preview(predict):
+        return predict(data.images, preview=data.preview) - data.states
     return predict(data.images) - data.states
+
+
+def _takes_preview(predict) -> bool:
+    try:
+        return "preview" in inspect.signature(predict).parameters
+    except (TypeError, ValueError):  # no signature (some builtins)
+        return False
 
 
 def calibrate(predict, heldout: Dataset, region: Region, safety: float = 1.2) -> ErrorBound:
