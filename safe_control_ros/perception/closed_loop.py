@@ -18,6 +18,7 @@ import numpy as np
 from ..control.innovation import MeasurementGuard
 from ..control.receding import RecedingHorizon
 from ..sim.lane_plant import LanePlant
+from .dataset import preview
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,14 @@ class Episode:
 
 
 def measure(plant: LanePlant, perception_map) -> tuple[np.ndarray, float]:
-    """y (3,) in controller coordinates from the camera image and the measured speed, and
-    the image's out-of-distribution score."""
+    """y (3,) in controller coordinates from the camera image (and the track preview at
+    the car's arc length, for maps that take it) and the measured speed, and the image's
+    out-of-distribution score."""
     image = plant.world.camera_image()[None]
-    estimate = np.asarray(perception_map.predict(image), dtype=float)[0]
-    e_v = plant.world.lane_state().e_v
+    lane = plant.world.lane_state()
+    ahead = preview(plant.world.track, [lane.s])  # the track map ahead of the car
+    estimate = np.asarray(perception_map.predict(image, ahead), dtype=float)[0]
+    e_v = lane.e_v
     y = np.array([estimate[0], estimate[1], e_v]) / plant.state_scale
     return y, float(perception_map.ood_score(image)[0])
 
