@@ -1,6 +1,7 @@
 """Perception node: camera images -> a virtual lane-state sensor with a calibrated bound.
 
-Subscribes to /camera/image_raw (sensor_msgs/Image, rgb8, the map's size); publishes
+Subscribes to /camera/image_raw (sensor_msgs/Image, rgb8, the map's size) and, for a map
+that takes the track preview, /lane_state (its arc length s on the track map); publishes
 /perception/measurement (std_msgs/Float64MultiArray), one message per image and one per
 `watchdog_period` without a fresh image, with five entries labelled in layout.dim[0].label:
 
@@ -25,13 +26,17 @@ from typing import ClassVar
 import numpy as np
 
 from ..perception.calibration import bound_of
+from ..perception.dataset import preview
 from ..perception.maps import load_map
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..schema import Parameters, param
+from ..sim.track import Track
 from .qos import RELIABLE, SENSOR_DATA
 
 MEASUREMENT_LABELS = ("e_y", "e_psi", "bound_e_y", "bound_e_psi", "valid")
+OVAL_LENGTHS = (6.0, 9.42477796076938, 6.0, 9.42477796076938)  # m, config/track_oval.yaml
+OVAL_CURVATURES = (0.0, 1 / 3, 0.0, 1 / 3)  # 1/m
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,18 @@ class PerceptionConfig(Parameters):
     max_image_age: float = param(0.25, 0.0, 10.0, open_low=True)  # s, older images are stale
     ood_threshold: float = param(2.0, 0.0, open_low=True)  # 1, ood_score above: invalid
     watchdog_period: float = param(0.1, 0.0, 10.0, open_low=True)  # s, no-image check
+    # The track map, for maps that take the track preview (arc length s from /lane_state):
+    # segment lengths (m) and curvatures (1/m), as the sim's (config/track_*.yaml)
+    track_lengths: tuple[float, ...] = param(OVAL_LENGTHS, 0.0, open_low=True)
+    track_curvatures: tuple[float, ...] = param(OVAL_CURVATURES, -100.0, 100.0)
 
     def _check_consistency(self) -> None:
         if not Path(self.map_path).is_file():
             raise ValueError(f"{self.SECTION}.map_path: no such file {self.map_path!r}")
+        try:
+            Track(self.track_lengths, self.track_curvatures)
+        except ValueError as err:
+            raise ValueError(f"{self.SECTION}.track_lengths, track_curvatures: {err}") from None
 
 
 class PerceptionNode:
@@ -61,16 +74,27 @@ class PerceptionNode:
         self.map = load_map(self.config.map_path)
         self.bound = bound_of(self.map)  # ValueError for an uncalibrated map
         self.height, self.width = self.map.image_shape
+        self.track = Track(self.config.track_lengths, self.config.track_curvatures)
+        self.s: float | None = None  # m, latest arc length (for the preview)
         self._last_image_time = self._now()
         self._last_stamp = -math.inf  # s, header stamp of the newest image seen
         self.counts = {"valid": 0, "stale": 0, "ood": 0, "nonfinite": 0, "bad": 0, "none": 0}
 
         self.pub = node.create_publisher(msg.Float64MultiArray, "/perception/measurement", RELIABLE)
         node.create_subscription(msg.Image, "/camera/image_raw", self.on_image, SENSOR_DATA)
+        if self.map.uses_preview:
+            node.create_subscription(
+                msg.Float64MultiArray, "/lane_state", self.on_lane, SENSOR_DATA
+            )
         node.create_timer(self.config.watchdog_period, self.on_watchdog)
 
     def _now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
+
+    def on_lane(self, lane) -> None:
+        """Keep the arc length s (m, first entry of /lane_state) for the track preview."""
+        if len(lane.data) and math.isfinite(lane.data[0]):
+            self.s = float(lane.data[0])
 
     def on_image(self, image) -> None:
         """Estimate, check and publish; every rejected image yields valid = 0."""
@@ -86,7 +110,11 @@ class PerceptionNode:
             self.log.warning(f"/camera/image_raw: stale or out-of-order image ({age:.3f} s old)")
             return self._publish_invalid("stale")
         self._last_stamp = stamp
-        estimate = self.map.predict(rgb[None])[0]
+        if self.map.uses_preview and self.s is None:
+            self.log.warning("perception: no arc length on /lane_state yet for the preview")
+            return self._publish_invalid("bad")
+        ahead = preview(self.track, [self.s]) if self.map.uses_preview else None
+        estimate = self.map.predict(rgb[None], ahead)[0]
         if not np.all(np.isfinite(estimate)):
             self.log.warning("perception: non-finite estimate")
             return self._publish_invalid("nonfinite")
