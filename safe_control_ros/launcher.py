@@ -10,9 +10,9 @@ up, so that the car gets commands from its first tick.
     safe-control-launch [--track oval] [--duration 30] [--mode inprocess|dds] [--record DIR]
         [--perception MAP]
 
---perception MAP (a calibrated map from `python -m safe_control_ros.perception.train`)
-adds the perception node and makes the controller drive on its measurements
-(`controller.state_source: perception`) with the map's calibrated bound and region.
+--perception MAP (e.g. the shipped maps/cnn_preview.npz) adds the perception node and
+makes the controller drive on its measurements (`PERCEPTION_PROFILE`), robust to the
+bound `controller.measurement_bound` in the region `measurement_region` of the config.
 """
 
 from __future__ import annotations
@@ -76,22 +76,17 @@ def parameters(config: Path, track: str) -> dict[str, dict]:
     return params
 
 
+#: Controller settings for driving on perception: the output-feedback tube fits the map's
+#: region at horizon 3 with a slowly growing mismatch budget (test_perception_closed_loop).
+PERCEPTION_PROFILE = {"state_source": "perception", "horizon": 3, "tau": 0.1}
+
+
 def with_perception(params: dict[str, dict], map_path: Path) -> dict[str, dict]:
     """`params` with the perception node on the map at `map_path` and the controller on
-    its measurements, robust to the map's calibrated bound inside its region."""
-    from .perception.calibration import bound_of
-    from .perception.maps import load_map
-
-    bound = bound_of(load_map(map_path))
-    region = (bound.region.e_y_max, bound.region.e_psi_max)
-    controller = {
-        "state_source": "perception",
-        "measurement_bound": [float(e) for e in bound.eps],
-        "measurement_region": [float(r) for r in region],
-    }
+    its measurements (`PERCEPTION_PROFILE`; bound and region from the config)."""
     return params | {
         "perception": params.get("perception", {}) | {"map_path": str(map_path)},
-        "controller": params.get("controller", {}) | controller,
+        "controller": params.get("controller", {}) | PERCEPTION_PROFILE,
     }
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_fault_solver import Probe, violations
 
-from safe_control_ros.launcher import CONFIG, parameters
+from safe_control_ros.launcher import CONFIG, parameters, with_perception
 from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.nodes.perception_node import PerceptionNode
 from safe_control_ros.nodes.sim_node import SimNode
@@ -22,15 +22,6 @@ from safe_control_ros.runtime.inprocess import Runtime
 
 FAULT_START = 30  # tick (0.1 s each) of the first faulty frame
 MAP = "maps/cnn_preview.npz"
-# The controller on the map's measurements: its bound calibrated on R = 0.12 m x 0.12 rad
-# (as in test_perception_closed_loop), where the horizon-3 output-feedback tube fits.
-PERCEPTION = {
-    "state_source": "perception",
-    "measurement_bound": [0.0102, 0.0125],
-    "measurement_region": [0.12, 0.12],
-    "horizon": 3,
-    "tau": 0.1,
-}
 
 
 class FaultyCamera:
@@ -78,9 +69,7 @@ def outlier_perception(outliers: dict[int, float]) -> type[PerceptionNode]:
 
 def drive(faults=None, outliers=None, duration: float = 8.0):
     """The graph on the oval for `duration` s; returns (controller, probe)."""
-    params = parameters(CONFIG / "car.yaml", "oval")
-    params["perception"] = params.get("perception", {}) | {"map_path": MAP}
-    params["controller"] = params["controller"] | PERCEPTION
+    params = with_perception(parameters(CONFIG / "car.yaml", "oval"), MAP)
     runtime = Runtime(params)
     sim = SimNode(runtime.create_node("sim"))
     FaultyCamera(runtime.create_node("faulty_camera"), faults or {})

@@ -35,10 +35,10 @@ class ControllerConfig(Parameters):
     state_source: str = param("lane_state", choices=("lane_state", "perception"))
     # m, rad: perception error bound the plans are robust to; a measurement published with
     # a larger bound is not used
-    measurement_bound: tuple[float, ...] = param((0.02, 0.04), 0.0, 1.0, size=2)
+    measurement_bound: tuple[float, ...] = param((0.0102, 0.0125), 0.0, 1.0, size=2)
     # m, rad: half-widths of the region R the perception bound holds in; plans keep the
     # true state inside it
-    measurement_region: tuple[float, ...] = param((0.1, 0.1), 0.0, 1.0, open_low=True, size=2)
+    measurement_region: tuple[float, ...] = param((0.12, 0.12), 0.0, 1.0, open_low=True, size=2)
     # s: without a usable measurement the last plan runs this long, then the car brakes
     hold_time: float = param(0.3, 0.0, 10.0)
 
