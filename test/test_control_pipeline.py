@@ -38,8 +38,14 @@ def test_learn_then_control_is_safe_and_improves_with_data(truth):
     prior = perturbed_model(A, B, EPS0, SIGMA_W, seed=0)
     optimal_cost, *_ = _operate(truth, UncertainModel(A, B, 0.0, 0.0, SIGMA_W))
     loop = SafeLearningLoop(
-        ModelLearner(prior, delta=0.05), truth.safe_set, truth.Q, truth.R, HORIZON,
-        SIGMA_ETA, refit_every=400, seed=1,
+        ModelLearner(prior, delta=0.05),
+        truth.safe_set,
+        truth.Q,
+        truth.R,
+        HORIZON,
+        SIGMA_ETA,
+        refit_every=400,
+        seed=1,
     )
     plant = LinearPlant(A, B, SIGMA_W, np.zeros(3), seed=0)
     suboptimality, eps = [], []
