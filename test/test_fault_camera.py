@@ -12,13 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_fault_solver import Probe, violations
+from test_fault_solver import drive as drive_graph
 
 from safe_control_ros.launcher import CONFIG, parameters, with_perception
-from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.nodes.perception_node import PerceptionNode
-from safe_control_ros.nodes.sim_node import SimNode
 from safe_control_ros.runtime import messages as msg
-from safe_control_ros.runtime.inprocess import Runtime
 
 FAULT_START = 30  # tick (0.1 s each) of the first faulty frame
 MAP = "maps/cnn_preview.npz"
@@ -69,19 +67,13 @@ def outlier_perception(outliers: dict[int, float]) -> type[PerceptionNode]:
 
 def drive(faults=None, outliers=None, duration: float = 8.0):
     """The graph on the oval for `duration` s; returns (controller, probe)."""
+
+    def camera_and_perception(runtime) -> None:
+        FaultyCamera(runtime.create_node("faulty_camera"), faults or {})
+        outlier_perception(outliers or {})(runtime.create_node("perception"))
+
     params = with_perception(parameters(CONFIG / "car.yaml", "oval"), MAP)
-    runtime = Runtime(params)
-    sim = SimNode(runtime.create_node("sim"))
-    FaultyCamera(runtime.create_node("faulty_camera"), faults or {})
-    outlier_perception(outliers or {})(runtime.create_node("perception"))
-    controller = ControllerNode(runtime.create_node("controller"))
-    probe = Probe(runtime.create_node("probe"))
-    runtime.check_parameters()
-    try:
-        runtime.spin_until(duration)
-    finally:
-        sim.destroy()
-    return controller, probe
+    return drive_graph(duration=duration, params=params, between=camera_and_perception)
 
 
 def _statuses(probe: Probe, ticks) -> list[str]:

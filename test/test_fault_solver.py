@@ -62,11 +62,14 @@ class Probe:
         return {round(t * 10): rest for t, *rest in self.diags["controller"]}
 
 
-def drive(controller_class=ControllerNode, duration: float = 12.0):
+def drive(controller_class=ControllerNode, duration: float = 12.0, params=None, between=None):
     """Sim, controller (`controller_class`) and a probe on the oval in lockstep for
-    `duration` s of simulated time; returns (controller, probe)."""
-    runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
+    `duration` s of simulated time; returns (controller, probe). `params` replace the
+    default parameters; `between(runtime)` adds nodes after the sim's."""
+    runtime = Runtime(params or parameters(CONFIG / "car.yaml", "oval"))
     sim = SimNode(runtime.create_node("sim"))
+    if between is not None:
+        between(runtime)
     controller = controller_class(runtime.create_node("controller"))
     probe = Probe(runtime.create_node("probe"))
     runtime.check_parameters()
