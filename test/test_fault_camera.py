@@ -36,7 +36,7 @@ class FaultyCamera:
         self.frames.append(image)
         kind = self.faults.get(round(msg.seconds(image.header.stamp) * 10))
         stamp, frame = msg.seconds(image.header.stamp), image.header.frame_id
-        rgb = np.frombuffer(bytes(image.data), np.uint8).reshape(image.height, image.width, 3)
+        rgb = msg.image_array(image, image.height, image.width)
         if kind is None:
             self.pub.publish(image)
         elif kind == "late":

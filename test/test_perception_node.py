@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from safe_control_ros.nodes.camera_node import CameraNode
-from safe_control_ros.nodes.perception_node import MEASUREMENT_LABELS, PerceptionNode
+from safe_control_ros.nodes.layouts import PERCEPTION
+from safe_control_ros.nodes.perception_node import PerceptionNode
 from safe_control_ros.nodes.sim_node import SimNode
 from safe_control_ros.paramfile import load_parameter_file
 from safe_control_ros.perception.dataset import Region
@@ -48,7 +49,7 @@ def test_measurements_from_the_sim_camera_are_valid_and_bounded(map_path):
         msg.Float64MultiArray, "/lane_state", lane.append
     )
     runtime.spin_until(1.0)
-    assert seen and seen[-1].layout.dim[0].label == ",".join(MEASUREMENT_LABELS)
+    assert seen and seen[-1].layout.dim[0].label == ",".join(PERCEPTION)
     data = np.array([m.data for m in seen])
     assert np.all(data[:, 4] == 1.0), node.counts
     bound = data[:, 2:4]

@@ -25,7 +25,7 @@ reference restarts at the car's speed and ramps up at `resume_accel` (fed forwar
 car_model.speed; the controller keeps e_v within the safe set around that reference.
 
 Perception (`state_source: perception`). e_y and e_psi come from /perception/measurement
-(layout PERCEPTION: estimate, its bound, valid), s, e_v and the curvature from
+(layouts.PERCEPTION: estimate, its bound, valid), s, e_v and the curvature from
 /lane_state. The plans are output-feedback robust SLS for the error bound
 `measurement_bound` and keep the true state inside the region `measurement_region` where
 that bound holds (control.measurement). A measurement is used only if it is valid, no older
@@ -46,14 +46,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..control.excitation import Excitation
-from ..control.fast_sls import FastRobustSLS
 from ..control.innovation import InnovationTest, MeasurementGuard
 from ..control.lqr import LQR, lqr
-from ..control.measurement import with_region
+from ..control.measurement import robust_output_feedback
 from ..control.model import SafeSet, UncertainModel
 from ..control.plan import Plan, Solution
 from ..control.receding import ControlStep, Planner, RecedingHorizon
-from ..control.sls import RobustSLS
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..sim.config import CarModelConfig
@@ -69,7 +67,6 @@ LEVELS = {
     "emergency": msg.ERROR,
     "stop": msg.ERROR,
 }
-PERCEPTION = ("e_y", "e_psi", "bound_e_y", "bound_e_psi", "valid")  # m, rad, m, rad, 1/0
 
 
 @dataclass(frozen=True)
@@ -194,13 +191,13 @@ class ControllerNode:
         bound, if any): the fast formulation (response library built here, a small QP per
         step) or the generic reference."""
         inst = self.instance
-        sigma_eta = inst.sigma_eta if self.learning else 0.0
-        safe_set = with_region(inst.safe_set, self.region)
-        args = (model, safe_set, inst.Q, inst.R, self.config.horizon, sigma_eta)
-        options = {"tau": self.config.tau, "eps_e": self.eps_e}
-        if self.config.formulation == "fast":
-            return FastRobustSLS(*args, design_ref=self.x_ref, **options)
-        return RobustSLS(*args, **options)
+        fast = self.config.formulation == "fast"
+        options = {
+            "sigma_eta": inst.sigma_eta if self.learning else 0.0,
+            "tau": self.config.tau,
+        } | ({"design_ref": self.x_ref} if fast else {})
+        args = (model, inst.safe_set, inst.Q, inst.R, self.config.horizon, self.eps_e)
+        return robust_output_feedback(*args, self.region, fast=fast, **options)
 
     def _guard(self, model: UncertainModel) -> MeasurementGuard:
         """The gate of the measurements: innovation test for `model`, hold, then brake."""
@@ -243,8 +240,9 @@ class ControllerNode:
 
     def on_measurement(self, measurement) -> None:
         values = np.asarray(measurement.data, dtype=float)
-        if values.shape != (len(PERCEPTION),):
-            self.log.error(f"/perception/measurement: expected {len(PERCEPTION)} values")
+        if values.shape != (len(layouts.PERCEPTION),):
+            size = len(layouts.PERCEPTION)
+            self.log.error(f"/perception/measurement: expected {size} values")
             return
         self.measurement = (values, self.now())
 

@@ -7,3 +7,5 @@ MODEL = tuple(
     + ["eps_A", "eps_B", "sigma_w"]
 )  # controller coordinates, row-major
 CONTROL_INPUT = ("u_steering", "u_accel")  # applied input in controller coordinates
+# perception's estimate, its bound (m, rad, m, rad) and valid (1 or 0)
+PERCEPTION = ("e_y", "e_psi", "bound_e_y", "bound_e_psi", "valid")

@@ -31,12 +31,10 @@ from ..perception.maps import load_map
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..schema import Parameters, param
+from ..sim.config import OVAL_CURVATURES, OVAL_LENGTHS
 from ..sim.track import Track
+from . import layouts
 from .qos import RELIABLE, SENSOR_DATA
-
-MEASUREMENT_LABELS = ("e_y", "e_psi", "bound_e_y", "bound_e_psi", "valid")
-OVAL_LENGTHS = (6.0, 9.42477796076938, 6.0, 9.42477796076938)  # m, config/track_oval.yaml
-OVAL_CURVATURES = (0.0, 1 / 3, 0.0, 1 / 3)  # 1/m
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class PerceptionConfig(Parameters):
     # The track map, for maps that take the track preview (arc length s from /lane_state):
     # segment lengths (m) and curvatures (1/m), as the sim's (config/track_*.yaml)
     track_lengths: tuple[float, ...] = param(OVAL_LENGTHS, 0.0, open_low=True)
-    track_curvatures: tuple[float, ...] = param(OVAL_CURVATURES, -100.0, 100.0)
+    track_curvatures: tuple[float, ...] = param(OVAL_CURVATURES, -5.0, 5.0)
 
     def _check_consistency(self) -> None:
         if not Path(self.map_path).is_file():
@@ -138,7 +136,7 @@ class PerceptionNode:
 
     def _publish(self, estimate, bound, valid: bool) -> None:
         values = (*estimate, *bound, 1.0 if valid else 0.0)
-        self.pub.publish(msg.array(values, MEASUREMENT_LABELS))
+        self.pub.publish(msg.array(values, layouts.PERCEPTION))
 
 
 def main(args: list[str] | None = None) -> None:

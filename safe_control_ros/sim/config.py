@@ -16,6 +16,8 @@ from ..paramfile import ALL_NODES
 from ..schema import Parameters, param
 
 OVAL_ARC = 3 * math.pi  # m, half circle of radius 3 m
+OVAL_LENGTHS = (6.0, OVAL_ARC, 6.0, OVAL_ARC)  # m, the default track (config/track_oval.yaml)
+OVAL_CURVATURES = (0.0, 1 / 3, 0.0, 1 / 3)  # 1/m
 
 
 def _multiple_of(name: str, value: float, step: float, step_name: str) -> None:
@@ -40,8 +42,8 @@ class SimConfig(Parameters):
     watchdog_timeout: float = param(0.5, 0.0, 10.0, open_low=True)  # s without a command
     # Track: segments of constant curvature from the origin along +x; default: an oval lap.
     # Lengths in m (arc length), curvatures in 1/m (> 0 turns left).
-    track_lengths: tuple[float, ...] = param((6.0, OVAL_ARC, 6.0, OVAL_ARC), 0.0, open_low=True)
-    track_curvatures: tuple[float, ...] = param((0.0, 1 / 3, 0.0, 1 / 3), -5.0, 5.0)
+    track_lengths: tuple[float, ...] = param(OVAL_LENGTHS, 0.0, open_low=True)
+    track_curvatures: tuple[float, ...] = param(OVAL_CURVATURES, -5.0, 5.0)
     lane_half_width: float = param(0.4, 0.05, 5.0)  # m, centreline to marking centre
     marking_width: float = param(0.05, 0.005, 0.5)  # m, white lane-edge line
     # Car (pybullet_data racecar)
