@@ -72,6 +72,7 @@ class HilResult:
     tick_delay: np.ndarray  # controller tick start after its due time, per tick
     tick_work: np.ndarray  # from a tick's start to its /drive written, per /drive
     sim_skipped: int  # sim periods skipped (simulated time fell behind)
+    travelled: float  # m along the track (arc-length increments; a lap's wrap left out)
     violations: int
     statuses: dict[str, int] = field(default_factory=dict)  # controller statuses
 
@@ -93,6 +94,7 @@ class HilResult:
             ("late solves", str(self.late_solves)),
             ("tick delay p50 / p99", _p50_p99(delay)),
             ("sim periods skipped", str(self.sim_skipped)),
+            ("travelled", f"{self.travelled:.1f} m"),
             ("controller statuses", str(self.statuses)),
             ("safe-set violations", str(self.violations)),
         ]
@@ -155,6 +157,7 @@ def analyse(
         "tick_delay": stamps - due,
         "tick_work": written_at - stamps,
         "sim_skipped": int(np.sum(np.maximum(gaps - 1, 0))),
+        "travelled": float(np.sum(np.maximum(np.diff(data[:, 0]), 0.0))),
         "violations": int(np.sum(np.any(e > limits, axis=1))),
         "statuses": dict(collections.Counter(v["message"] for v in status.values())),
     }

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import sizes
 
 from safe_control_ros.control.falsify import (
     closed_loop,
@@ -109,15 +110,16 @@ def test_plans_survive_sampled_true_systems_and_error_sequences(inst, x0):
     assert bad.sum() > 0
 
 
-def test_closed_loop_on_measurements_stays_safe_and_feasible(inst):
-    """20 true systems on the boundary, 60 steps each around the lane centre, vertex
+@pytest.mark.parametrize("systems", sizes(6, 20))
+def test_closed_loop_on_measurements_stays_safe_and_feasible(inst, systems):
+    """True systems on the boundary, 60 steps each around the lane centre, vertex
     disturbances and vertex measurement errors: no violation and never past the last
     plan (an emergency input). Recursive feasibility is not certified (no terminal
     invariant set): the real-time formulation, restricted to its response library, ran
     past its last plan 3 times in these 1,200 steps, and tracking a reference on the lane
     edge under these worst-case errors runs out of plans (README, known limits)."""
     problem = _robust(inst)
-    As, Bs = sample_true_systems(inst.model, 20, np.random.default_rng(5))
+    As, Bs = sample_true_systems(inst.model, systems, np.random.default_rng(5))
     rng = np.random.default_rng(6)
     for A, B in zip(As, Bs, strict=True):
         controller = RecedingHorizon(problem)
@@ -146,8 +148,9 @@ def test_region_rows_are_constraints_on_the_true_state(inst):
         _robust(inst, eps_e=[0.1, -0.1, 0.0])
 
 
+@pytest.mark.parametrize("seeds", sizes(5, 20))
 @pytest.mark.parametrize("track", TRACKS)
-def test_car_driven_from_a_bounded_error_measurement_stays_safe(track):
+def test_car_driven_from_a_bounded_error_measurement_stays_safe(track, seeds):
     """Measured state = truth + vertex errors of EPS_E (a sensor at its bound); episodes
     of 4 s (6 m), the real-time formulation."""
     car = CarModelConfig.from_yaml(CAR_YAML)
@@ -155,7 +158,7 @@ def test_car_driven_from_a_bounded_error_measurement_stays_safe(track):
     inst = controller_instance(car)
     problem = _robust(inst, fast=True)
     with CarWorld(sim) as world:
-        for seed in range(20):
+        for seed in range(seeds):
             world.reset(seed, s=1.5 * seed % world.track.length)
             plant = LanePlant(world, car.state_scale, input_scale(car))
             controller = RecedingHorizon(problem)

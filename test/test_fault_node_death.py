@@ -161,7 +161,9 @@ def test_killed_controller_process_stops_the_car_and_a_restart_resumes(tmp_path,
             break
         previous = v
     standstill = next(t for t, v in after if v < STOPPED) - last_command
-    margin = 0.25  # s: scheduling of the processes on a shared machine
+    # s: scheduling of the processes on a busy machine (0.0-0.1 s seen idle; the exact
+    # timing is asserted in lockstep above, the wall-clock figures are printed)
+    margin = 1.0
     assert onset <= SIM.watchdog_timeout + SIM.control_period + margin, onset
     assert standstill <= SIM.watchdog_timeout + SIM.control_period + BRAKING + margin
 
