@@ -3,11 +3,16 @@
     ros2 launch safe_control_ros car.launch.py [use_sim:=true] [config:=<file>]
         [track:=oval|straight] [record:=false] [perception_map:=<map.npz>]
 
+The nodes and the parameters the arguments set on top of the parameter files (config,
+then share/safe_control_ros/config/track_<track>.yaml) come from
+`safe_control_ros.graph`, as for the standalone launcher `safe-control-launch`.
+
 With perception_map set (a calibrated map from
 `python -m safe_control_ros.perception.train`) the perception node runs on the camera and
-the controller drives on its measurements (controller.state_source: perception); set
-controller.measurement_bound and measurement_region in the config to the map's calibrated
-bound and region (printed by the training; larger published bounds are not used).
+the controller drives on its measurements with the perception profile
+(`graph.PERCEPTION_PROFILE`); set controller.measurement_bound and measurement_region in
+the config to the map's calibrated bound and region (printed by the training; larger
+published bounds are not used).
 
 With use_sim:=false (hardware; e.g. config:=<share>/config/car_hardware.yaml, whose camera
 reads a V4L2 device) the car must provide /lane_state
@@ -17,27 +22,44 @@ accept /drive (ackermann_msgs/AckermannDriveStamped) or /cmd_vel
 record:=true writes every topic to an MCAP bag (ros2 bag, storage mcap).
 """
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess
+import os
+
+from launch import LaunchContext, LaunchDescription
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+from safe_control_ros.graph import launch_overrides
+
 PACKAGE = "safe_control_ros"
+BOOLEAN = {"true": True, "1": True, "false": False, "0": False}  # as IfCondition reads them
+
+
+def _nodes(context: LaunchContext) -> list[Node]:
+    """The graph's nodes for the launch arguments' values."""
+    arg = context.launch_configurations  # every argument, as text
+    use_sim = arg["use_sim"].lower()
+    if use_sim not in BOOLEAN:
+        raise ValueError(f"use_sim: expected true or false, got {arg['use_sim']!r}")
+    share = FindPackageShare(PACKAGE).perform(context)
+    files = [arg["config"], os.path.join(share, "config", f"track_{arg['track']}.yaml")]
+    overrides = launch_overrides(arg["perception_map"], BOOLEAN[use_sim])
+    return [
+        Node(
+            package=PACKAGE,
+            executable=f"{name}_node",
+            name=name,
+            parameters=[*files, values] if values else files,
+            output="screen",
+        )
+        for name, values in overrides.items()
+    ]
 
 
 def generate_launch_description() -> LaunchDescription:
     share = FindPackageShare(PACKAGE)
-    use_sim = LaunchConfiguration("use_sim")
-    track_file = PathJoinSubstitution(
-        [share, "config", ["track_", LaunchConfiguration("track"), ".yaml"]]
-    )
-    files = [LaunchConfiguration("config"), track_file]
-    params = [*files, {"use_sim_time": use_sim}]  # the sim's /clock drives the others
-    perception_map = LaunchConfiguration("perception_map")
-    perceive = PythonExpression(["'", perception_map, "' != ''"])
-    state_source = PythonExpression(["'perception' if ", perceive, " else 'lane_state'"])
     return LaunchDescription(
         [
             DeclareLaunchArgument(
@@ -59,43 +81,7 @@ def generate_launch_description() -> LaunchDescription:
                 default_value="",
                 description="calibrated perception map: drive on the camera",
             ),
-            Node(
-                package=PACKAGE,
-                executable="perception_node",
-                name="perception",
-                parameters=[*params, {"map_path": perception_map}],
-                condition=IfCondition(perceive),
-                output="screen",
-            ),
-            Node(
-                package=PACKAGE,
-                executable="sim_node",
-                name="sim",
-                parameters=files,
-                condition=IfCondition(use_sim),
-                output="screen",
-            ),
-            Node(
-                package=PACKAGE,
-                executable="camera_node",
-                name="camera",
-                parameters=params,
-                output="screen",
-            ),
-            Node(
-                package=PACKAGE,
-                executable="estimator_node",
-                name="estimator",
-                parameters=params,
-                output="screen",
-            ),
-            Node(
-                package=PACKAGE,
-                executable="controller_node",
-                name="controller",
-                parameters=[*params, {"state_source": state_source}],
-                output="screen",
-            ),
+            OpaqueFunction(function=_nodes),
             ExecuteProcess(
                 cmd=["ros2", "bag", "record", "--all", "--storage", "mcap"],
                 condition=IfCondition(LaunchConfiguration("record")),

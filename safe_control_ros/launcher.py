@@ -11,7 +11,7 @@ up, so that the car gets commands from its first tick.
         [--perception MAP]
 
 --perception MAP (e.g. the shipped maps/cnn_preview.npz) adds the perception node and
-makes the controller drive on its measurements (`PERCEPTION_PROFILE`), robust to the
+makes the controller drive on its measurements (`graph.PERCEPTION_PROFILE`), robust to the
 bound `controller.measurement_bound` in the region `measurement_region` of the config.
 """
 
@@ -29,16 +29,15 @@ from pathlib import Path
 
 import yaml
 
+from .graph import CONFIG, launch_graph, parameters, with_perception
 from .nodes.camera_node import CameraNode
 from .nodes.controller_node import ControllerNode
 from .nodes.estimator_node import EstimatorNode
 from .nodes.perception_node import PerceptionNode
 from .nodes.sim_node import SimNode
-from .paramfile import ALL_NODES, load_parameter_file
 from .runtime import messages as msg
 from .runtime.inprocess import Runtime
 
-CONFIG = Path(__file__).resolve().parents[1] / "config"
 NODES = {
     "sim": SimNode,
     "camera": CameraNode,
@@ -58,44 +57,6 @@ RECORDED = {  # topic: type; camera images are left out to keep logs small
     "/plan": msg.Path,
     "/diagnostics": msg.DiagnosticArray,
 }
-
-
-def parameters(config: Path, track: str) -> dict[str, dict]:
-    """The car config with the track's parameter file layered on top, as the launch file
-    passes them: {node: {parameter: value}}."""
-    params = load_parameter_file(config)
-    track_file = config.parent / f"track_{track}.yaml"
-    for node, values in load_parameter_file(track_file).items():
-        params[node] = params.get(node, {}) | values
-    unknown = sorted(set(params) - {ALL_NODES, *NODES})
-    if unknown:
-        raise ValueError(
-            f"config: section(s) {unknown} name no node; expected {ALL_NODES!r} or one of "
-            f"{list(NODES)}"
-        )
-    return params
-
-
-#: Controller settings for driving on perception: the output-feedback tube fits the map's
-#: region at horizon 3 with a slowly growing mismatch budget (test_perception_closed_loop).
-PERCEPTION_PROFILE = {"state_source": "perception", "horizon": 3, "tau": 0.1}
-
-
-def with_perception(params: dict[str, dict], map_path: Path) -> dict[str, dict]:
-    """`params` with the perception node on the map at `map_path` and the controller on
-    its measurements (`PERCEPTION_PROFILE`; bound and region from the config)."""
-    return params | {
-        "perception": params.get("perception", {}) | {"map_path": str(map_path)},
-        "controller": params.get("controller", {}) | PERCEPTION_PROFILE,
-    }
-
-
-def launch_graph(params: dict[str, dict], use_sim: bool = True) -> list[str]:
-    """The nodes to launch: the perception node only if the controller uses it."""
-    perception = params.get("controller", {}).get("state_source") == "perception"
-    skip = {"sim"} if not use_sim else set()
-    skip |= set() if perception else {"perception"}
-    return [name for name in NODES if name not in skip]
 
 
 def build(params: dict[str, dict], use_sim: bool = True) -> tuple[Runtime, dict]:

@@ -1,54 +1,87 @@
-"""launch/car.launch.py: generated when `launch` is importable, else checked statically."""
+"""launch/car.launch.py: its arguments, and its graph (`safe_control_ros.graph`, shared
+with the standalone launcher). test_launch_ros.py evaluates the file itself with ROS 2's
+launch and launch_ros."""
 
 import ast
-import importlib.util
 import re
 from pathlib import Path
 
-import pytest
+from test_fault_solver import Probe
+
+from safe_control_ros.graph import (
+    CONFIG,
+    NODE_NAMES,
+    PERCEPTION_PROFILE,
+    launch_overrides,
+    parameters,
+    with_perception,
+)
+from safe_control_ros.launcher import NODES, build
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "car.launch.py"
+MAP = str(ROOT / "maps" / "cnn_preview.npz")
+ARGUMENTS = {"use_sim", "config", "track", "record", "perception_map"}
 
 
-def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
-    return [
-        n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == name
-    ]
-
-
-def _keywords(call: ast.Call) -> dict[str, ast.AST]:
-    return {k.arg: k.value for k in call.keywords}
-
-
-def test_launch_file_declares_its_arguments_and_nodes():
+def test_launch_file_declares_its_arguments():
     tree = ast.parse(LAUNCH.read_text())
-    args = {c.args[0].value for c in _calls(tree, "DeclareLaunchArgument")}
-    assert args == {"use_sim", "config", "track", "record", "perception_map"}
-    nodes = {
-        _keywords(c)["executable"].value: _keywords(c)["name"].value for c in _calls(tree, "Node")
+    declared = {
+        n.args[0].value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "DeclareLaunchArgument"
     }
-    assert nodes == {
-        "sim_node": "sim",
-        "camera_node": "camera",
-        "perception_node": "perception",
-        "estimator_node": "estimator",
-        "controller_node": "controller",
-    }
-    sim = next(c for c in _calls(tree, "Node") if _keywords(c)["name"].value == "sim")
-    assert _keywords(sim)["parameters"].id == "files"  # no use_sim_time: it makes /clock
+    assert declared == ARGUMENTS
+
+
+def test_every_node_of_the_graph_is_installed_and_runs_standalone():
     scripts = set(re.findall(r'"(\w+) = ', (ROOT / "setup.py").read_text()))
-    assert set(nodes) <= scripts  # every executable is installed where ros2 run finds it
-    config = ROOT / "config"
-    assert (config / "car.yaml").exists()
+    assert {f"{name}_node" for name in NODE_NAMES} <= scripts  # where `ros2 run` finds them
+    assert tuple(NODES) == NODE_NAMES
     assert {"oval", "straight"} <= {
-        p.stem.removeprefix("track_") for p in config.glob("track_*.yaml")
+        p.stem.removeprefix("track_") for p in CONFIG.glob("track_*.yaml")
     }
 
 
-@pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None, reason="ROS 2 not installed")
-def test_launch_description_generates():
-    spec = importlib.util.spec_from_file_location("car_launch", LAUNCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert len(module.generate_launch_description().entities) == 11
+def test_default_graph_runs_on_the_sims_clock():
+    overrides = launch_overrides("", use_sim=True)
+    assert list(overrides) == ["sim", "camera", "estimator", "controller"]
+    assert overrides["sim"] == {}  # it publishes /clock
+    assert all(
+        overrides[n] == {"use_sim_time": True} for n in ("camera", "estimator", "controller")
+    )
+
+
+def test_hardware_graph_has_no_sim_and_keeps_the_wall_clock():
+    overrides = launch_overrides("", use_sim=False)
+    assert list(overrides) == ["camera", "estimator", "controller"]
+    assert all(values == {"use_sim_time": False} for values in overrides.values())
+
+
+def test_perception_graph_uses_the_standalone_launchers_profile():
+    overrides = launch_overrides(MAP, use_sim=True)
+    assert list(overrides) == ["sim", "camera", "perception", "estimator", "controller"]
+    assert overrides["perception"] == {"map_path": MAP, "use_sim_time": True}
+    assert overrides["controller"] == PERCEPTION_PROFILE | {"use_sim_time": True}
+    standalone = with_perception({}, MAP)
+    for node in ("perception", "controller"):
+        assert overrides[node] == standalone[node] | {"use_sim_time": True}
+
+
+def test_perception_graph_with_the_car_config_builds_and_plans():
+    """The car config, the oval and the launch file's overrides (use_sim_time left out:
+    the in-process runtime is on simulated time): every node builds and the controller
+    plans on the shipped map's measurements."""
+    params = parameters(CONFIG / "car.yaml", "oval")
+    for node, values in launch_overrides(MAP, use_sim=True).items():
+        values = {k: v for k, v in values.items() if k != "use_sim_time"}
+        params[node] = params.get(node, {}) | values
+    runtime, jobs = build(params)
+    probe = Probe(runtime.create_node("probe"))
+    try:
+        runtime.spin_until(2.0)
+    finally:
+        jobs["sim"].destroy()
+    assert jobs["controller"].perception
+    statuses = [message for _, _, message, _ in probe.diags["controller"]]
+    assert len(statuses) == 20 and set(statuses) == {"optimal"}

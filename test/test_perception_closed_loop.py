@@ -11,10 +11,12 @@ images flagged out of distribution, holds, brakes to a stop and stays in the lan
 """
 
 import dataclasses
+import functools
 import warnings
 
 import numpy as np
 import pytest
+from conftest import sizes
 
 from safe_control_ros.control.innovation import InnovationTest, MeasurementGuard
 from safe_control_ros.control.measurement import certainty_equivalent, robust_output_feedback
@@ -117,12 +119,14 @@ def test_the_learned_bound_is_one_the_robust_controller_can_work_with(learned, s
     assert np.all(coverage.coverage >= 0.99)
 
 
+@pytest.mark.parametrize("episodes", sizes(8, 20))
 @pytest.mark.parametrize("track", TRACKS)
-def test_robust_output_feedback_on_the_learned_map_is_safe(learned, setup, track):
+def test_robust_output_feedback_on_the_learned_map_is_safe(learned, setup, track, episodes):
     cnn, bound, _ = learned
     problem, eps_e = _robust(setup, bound)
     region = np.array([REGION.e_y_max, REGION.e_psi_max]) / np.asarray(setup[0].state_scale[:2])
-    results = _drive(setup, track, cnn, problem, lambda: _guard(setup, problem, eps_e), range(20))
+    guard = functools.partial(_guard, setup, problem, eps_e)
+    results = _drive(setup, track, cnn, problem, guard, range(episodes))
     statuses = [s for r in results for s in r[2]]
     worst = np.max([r[3] for r in results], axis=0)
     print(track, {s: statuses.count(s) for s in sorted(set(statuses))}, "max |x|:", worst)
