@@ -125,6 +125,11 @@ def test_required_parameters_missing():
         ("controller", {"deadline": 0.2}, "controller.deadline: expected at most control_period"),
         ("controller", {"control_period": 0.2, "deadline": 0.1}, "car_model.sample_time = 0.1"),
         ("controller", {"x_ref": [0.3, 0.0, 0.0]}, "controller.x_ref[0]: expected |e_y| <"),
+        (
+            "controller",
+            {"plausible_state": [1.0, 1.6, 1.0]},
+            "controller.plausible_state[2]: expected |e_v| > 1.5",
+        ),
         ("controller", {"sigma_eta": [0.5, 0.5], "learning_duration": 5.0}, "no robust plan"),
         ("controller", {"horizn": 5}, "controller: unknown parameter(s) ['horizn']"),
         ("sim", {"track_curvatures": [0.0]}, "sim.track_curvatures: expected 4 values"),
@@ -141,7 +146,7 @@ def test_inconsistent_parameters_stop_start_up(node, values, match):
     ("values", "match"),
     [
         ({"car_model.eps_A0": 0.2}, "controller: no robust plan for car_model"),
-        ({"car_model.e_psi_max": 3.0}, "controller: no robust plan for car_model"),
+        ({"car_model.e_psi_max": 3.0}, "controller.plausible_state[1]: expected |e_psi| > 3.0"),
         ({"car_model.state_scale": [1e-9, 0.7, 0.5]}, "car_model.state_scale[0]: expected within"),
     ],
 )

@@ -41,6 +41,9 @@ class ControllerConfig(Parameters):
     measurement_region: tuple[float, ...] = param((0.12, 0.12), 0.0, 1.0, open_low=True, size=2)
     # s: without a usable measurement the last plan runs this long, then the car brakes
     hold_time: float = param(0.3, 0.0, 10.0)
+    # m, rad, m/s: a /lane_state with |e_y|, |e_psi| or |e_v| beyond these is physically
+    # impossible for the car on its lane and is not used (as if none had come)
+    plausible_state: tuple[float, ...] = param((1.0, 1.6, 3.0), 0.0, 100.0, open_low=True, size=3)
 
     def _check_consistency(self) -> None:
         if self.deadline > self.control_period:

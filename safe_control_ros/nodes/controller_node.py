@@ -8,7 +8,15 @@ applied input in controller coordinates), /plan (nav_msgs/Path of the nominal pl
 the lane frame: x = arc length ahead, y = e_y) and /diagnostics (status "controller":
 solve time and status, tau, margins; status "controller/model": model updates). During
 the first `learning_duration` s it adds bounded excitation and plans for it. A state
-older than `state_timeout` gets no command (the car's watchdog brakes).
+older than `state_timeout`, non-finite or physically impossible (beyond `plausible_state`)
+gets no command (the car's watchdog brakes); the reason is on /diagnostics.
+
+Every command goes out inside the input box of car_model (steering feedback within
++-steering_max about the feed-forward, acceleration within [accel_min, accel_max]): the
+plan's input, the last plan's feedback (fallback, hold), the LQR recovery, the stop input
+and the speed ramp's feed-forward on top of any of them. A command outside is clipped to
+the box (non-finite: the stop input) and reported (diagnostics value `input`, level at
+least WARN).
 
 Faults. A solve that is infeasible, fails, raises or returns later than `deadline` s
 leaves no new plan: the last feasible plan's feedback is applied for that tick (level
@@ -55,7 +63,12 @@ from ..control.receding import ControlStep, Planner, RecedingHorizon
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..sim.config import CarModelConfig
-from ..sim.lane_model import controller_instance, input_scale, steering_feedforward
+from ..sim.lane_model import (
+    controller_instance,
+    input_scale,
+    safe_set,
+    steering_feedforward,
+)
 from . import layouts, model_update
 from .controller_config import ControllerConfig
 from .qos import RELIABLE, SENSOR_DATA
@@ -141,7 +154,9 @@ class ControllerNode:
         )
         self.recovery = self._recovery(self.model)
         self.guard = self._guard(self.model)
-        self.lane: MeasuredState | None = None  # latest /lane_state
+        self.lane: MeasuredState | None = None  # latest usable /lane_state
+        self.lane_rejected = ""  # why the latest /lane_state was not used ('' if it was)
+        self.input_box = safe_set(self.car).inputs.bounding_box  # (low, high): rad, m/s^2
         self.measurement: tuple[np.ndarray, float] | None = None  # latest perception, time
         self.measurement_used = -math.inf  # s, receipt time of the last one a tick took
         self.start: float | None = None  # s, time of the first control tick
@@ -175,6 +190,15 @@ class ControllerNode:
                 raise ValueError(
                     f"controller.x_ref[{i}]: expected |{name}| < car_model.{name}_max = "
                     f"{limit} (inside the safe set), got {value}"
+                )
+        possible = (car.e_y_max, car.e_psi_max, max(car.e_v_max, car.speed))  # standing too
+        for i, (name, value, limit) in enumerate(
+            zip(names, cfg.plausible_state, possible, strict=True)
+        ):
+            if value <= limit:
+                raise ValueError(
+                    f"controller.plausible_state[{i}]: expected |{name}| > {limit} (the safe "
+                    f"set, and a standing car), got {value}"
                 )
 
     def _measurement_error(self) -> tuple[np.ndarray, np.ndarray | None]:
@@ -232,11 +256,26 @@ class ControllerNode:
 
     def on_lane(self, lane) -> None:
         values = np.asarray(lane.data, dtype=float)
-        if values.shape != (len(layouts.LANE_STATE),) or not np.all(np.isfinite(values)):
-            self.log.error(f"/lane_state: expected {len(layouts.LANE_STATE)} finite values")
+        self.lane_rejected = self._lane_rejection(values)
+        if self.lane_rejected:
+            self.log.error(f"/lane_state not used: {self.lane_rejected}")
             return
         s, e_y, e_psi, e_v, curvature = values
         self.lane = MeasuredState(np.array([e_y, e_psi, e_v]), s, curvature, self.now())
+
+    def _lane_rejection(self, values: np.ndarray) -> str:
+        """Why a /lane_state (layouts.LANE_STATE) cannot be used, '' if it can."""
+        if values.shape != (len(layouts.LANE_STATE),) or not np.all(np.isfinite(values)):
+            return f"expected {len(layouts.LANE_STATE)} finite values, got {values.size}"
+        beyond = np.abs(values[1:4]) > self.config.plausible_state
+        if np.any(beyond):
+            i = int(np.argmax(beyond))
+            return (
+                f"{layouts.LANE_STATE[1 + i]} = {values[1 + i]:.6g} is physically impossible "
+                f"(plausible_state: |{layouts.LANE_STATE[1 + i]}| <= "
+                f"{self.config.plausible_state[i]})"
+            )
+        return ""
 
     def on_measurement(self, measurement) -> None:
         values = np.asarray(measurement.data, dtype=float)
@@ -299,7 +338,8 @@ class ControllerNode:
             self._end_learning()
         state = self.measured_state(t)
         if state is None:
-            self._diagnose(t, msg.ERROR, "no recent /lane_state: no command")
+            reason = {"lane_state": self.lane_rejected} if self.lane_rejected else {}
+            self._diagnose(t, msg.ERROR, "no recent /lane_state: no command", extra=reason)
             return
         e_y, e_psi, e_v = state.x
         offset, accel_ff = self._speed_reference(e_v)
@@ -314,20 +354,37 @@ class ControllerNode:
         else:
             step = self.controller.step(x, self.x_ref)
         u = step.u if step.status != "emergency" else self._recovery_input(x)
-        if self.perception:
-            self.guard.applied(u)
-        steering_fb, accel = u * self.input_scale
-        accel += 0.0 if step.status == "stop" else accel_ff
+        feedforward = np.array([0.0, 0.0 if step.status == "stop" else accel_ff])
+        command, clipped = self._into_box(u * self.input_scale + feedforward)
+        if self.perception:  # in the coordinates of x: relative to the speed reference
+            self.guard.applied((command - feedforward) / self.input_scale)
+        steering_fb, accel = command
         steering = steering_feedforward(state.curvature, self.car.wheelbase) + steering_fb
         speed = self.car.speed + e_v
         self.drive_pub.publish(msg.ackermann(t, steering, accel, speed))
         yaw_rate = speed * math.tan(steering) / self.car.wheelbase
         self.twist_pub.publish(msg.twist_stamped(t, "base_link", speed, yaw_rate))
-        applied = np.array([steering_fb, accel]) / self.input_scale
-        self.input_pub.publish(msg.array(applied, layouts.CONTROL_INPUT))
+        self.input_pub.publish(msg.array(command / self.input_scale, layouts.CONTROL_INPUT))
         if step.plan is not None:
             self.plan_pub.publish(self._path(t, state.s, step.plan, step.plan_step))
-        self._diagnose(t, LEVELS[step.status], step.status, step, state, offset, measurement)
+        level = max(LEVELS[step.status], msg.WARN if clipped else msg.OK)
+        extra = {"input": clipped} if clipped else {}
+        self._diagnose(t, level, step.status, step, state, offset, measurement, extra)
+
+    def _into_box(self, command: np.ndarray) -> tuple[np.ndarray, str]:
+        """The command [steering feedback rad, acceleration m/s^2] inside the input box
+        (a non-finite one: the stop input) and what was changed ('' if nothing beyond
+        1e-9)."""
+        low, high = self.input_box
+        if not np.all(np.isfinite(command)):
+            return np.array([0.0, self.car.accel_min]), f"non-finite {command}: braking"
+        inside = np.clip(command, low, high)
+        if np.all(np.abs(inside - command) <= 1e-9):
+            return inside, ""
+        return inside, (
+            f"clipped to the input box: steering feedback {command[0]:.4f} rad, "
+            f"acceleration {command[1]:.4f} m/s^2"
+        )
 
     def _end_learning(self) -> None:
         """Excitation off; plan without it (the learning-phase planner, robust to the
@@ -372,11 +429,12 @@ class ControllerNode:
         state: MeasuredState | None = None,
         speed_offset: float = 0.0,
         measurement: str = "",
+        extra: dict[str, str] | None = None,
     ) -> None:
         """Status "controller"; with the step, the state it was taken from, the speed
-        reference (as an offset from car_model.speed, m/s) and, with perception, what
-        became of the measurement."""
-        values = {"status": message}
+        reference (as an offset from car_model.speed, m/s), with perception what became
+        of the measurement, and `extra` values."""
+        values = {"status": message} | (extra or {})
         if measurement:
             values |= {"measurement": measurement, "missed": str(self.guard.missed)}
         if state is not None:

@@ -1,0 +1,158 @@
+"""Every command inside the input box, and lane states that cannot be used.
+
+The input box of car_model (steering feedback within +-steering_max about the
+feed-forward, acceleration within [accel_min, accel_max]) holds for every command the
+controller sends: a new plan's first input, the last plan's feedback after a jump of the
+measured state, and the speed ramp's feed-forward on top of the plan after a stop. A
+/lane_state that is non-finite or physically impossible is not used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from test_fault_solver import CAR, Probe, drive, faulty_controller, violations
+
+from safe_control_ros.launcher import CONFIG, parameters
+from safe_control_ros.nodes import layouts
+from safe_control_ros.nodes.controller_node import ControllerNode
+from safe_control_ros.nodes.sim_node import SimNode
+from safe_control_ros.runtime import messages as msg
+from safe_control_ros.runtime.inprocess import Runtime
+from safe_control_ros.sim.lane_model import input_scale
+
+SCALE = input_scale(CAR)
+LOW = np.array([-CAR.steering_max, CAR.accel_min])  # rad, m/s^2
+HIGH = np.array([CAR.steering_max, CAR.accel_max])
+
+
+class Inputs:
+    """Records /controller/input (the applied command in controller coordinates) as
+    physical [steering feedback rad, acceleration m/s^2]."""
+
+    def __init__(self, node) -> None:
+        self.rows: list[np.ndarray] = []
+        node.create_subscription(msg.Float64MultiArray, "/controller/input", self.on_input)
+
+    def on_input(self, m) -> None:
+        self.rows.append(np.asarray(m.data) * SCALE)
+
+    def inside(self) -> bool:
+        u = np.array(self.rows)
+        return bool(np.all(u >= LOW - 1e-9) and np.all(u <= HIGH + 1e-9))
+
+
+class Jump:
+    """Republishes the sim's /lane_state shifted by `offset` (layouts.LANE_STATE) at the
+    ticks in `ticks` (after the sim's, so the controller takes the shifted one)."""
+
+    def __init__(self, node, ticks: set[int], offset) -> None:
+        self.node, self.ticks, self.offset = node, ticks, offset
+        self.last: np.ndarray | None = None
+        self.pub = node.create_publisher(msg.Float64MultiArray, "/lane_state")
+        node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane)
+        node.create_timer(0.1, self.on_tick)
+
+    def on_lane(self, m) -> None:
+        if not getattr(m, "_jumped", False):
+            self.last = np.array(m.data)
+
+    def on_tick(self) -> None:
+        tick = round(self.node.get_clock().now().nanoseconds * 1e-8)
+        if tick in self.ticks and self.last is not None:
+            m = msg.array(self.last + self.offset, layouts.LANE_STATE)
+            m._jumped = True
+            self.pub.publish(m)
+
+
+def test_last_plans_feedback_after_a_jump_is_clipped_to_the_box_and_reported():
+    """No plan at ticks 30-33 (infeasible), and at tick 31 the measured state jumps by
+    0.2 m and 0.15 rad (to near the safe set's edge): the fallback's feedback on that
+    mismatch asks for 0.27 rad of steering feedback, more than the box's 0.2."""
+    inputs: list[Inputs] = []
+
+    def between(runtime) -> None:
+        Jump(runtime.create_node("jump"), {31}, np.array([0.0, 0.2, 0.15, 0.0, 0.0]))
+        inputs.append(Inputs(runtime.create_node("inputs")))
+
+    faults = dict.fromkeys(range(30, 34), "infeasible")
+    _, probe = drive(faulty_controller(faults), duration=5.0, between=between)
+    ticks = probe.controller()
+    level, status, values = ticks[31]
+    assert status == "fallback" and level == msg.WARN
+    assert values["input"].startswith("clipped to the input box: steering feedback")
+    assert inputs[0].inside() and len(inputs[0].rows) == 50
+    assert violations(np.array(probe.lanes)) == 0
+
+
+def test_speed_ramp_after_a_stop_stays_in_the_box():
+    """The controller dies at 7 s (the watchdog stops the car) and a new one starts at
+    9 s: the speed reference ramps up at resume_accel 2.5 m/s^2 (the schema allows up to
+    5), its feed-forward on top of the plans' inputs, beyond accel_max 2."""
+    params = parameters(CONFIG / "car.yaml", "oval")
+    params["controller"] |= {"resume_accel": 2.5}
+    runtime = Runtime(params)
+    sim = SimNode(runtime.create_node("sim"))
+    inputs = Inputs(runtime.create_node("inputs"))
+    probe = Probe(runtime.create_node("probe"))
+    first = runtime.create_node("controller")
+    ControllerNode(first)
+    try:
+        runtime.spin_until(7.0)
+        first.destroy_node()
+        runtime.spin_until(9.0)
+        ControllerNode(runtime.create_node("controller"))
+        runtime.spin_until(16.0)
+    finally:
+        sim.destroy()
+    assert len(inputs.rows) == 70 + 70 and inputs.inside()
+    clipped = [t for t, _, _, values in probe.diags["controller"] if "input" in values]
+    assert clipped and min(clipped) >= 9.0  # the ramp's first ticks ask for more
+    accel = np.array([d.drive.acceleration for d in probe.drives])
+    assert accel.max() <= CAR.accel_max + 1e-6
+
+
+def _controller_fed(lanes: list[list[float]]) -> Probe:
+    """A controller fed lanes[k - 1] as /lane_state at tick k (before its own tick) and
+    nothing after; a probe of what it did."""
+    runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
+    car = runtime.create_node("car")
+    pub = car.create_publisher(msg.Float64MultiArray, "/lane_state")
+    queue = list(lanes)
+    car.create_timer(
+        0.1, lambda: queue and pub.publish(msg.array(queue.pop(0), layouts.LANE_STATE))
+    )
+    ControllerNode(runtime.create_node("controller"))
+    probe = Probe(runtime.create_node("probe"))
+    runtime.spin_until(0.1 * len(lanes) + 0.05)
+    return probe
+
+
+def test_physically_impossible_or_non_finite_lane_states_are_not_used():
+    """Ticks 2-3 bring e_y = 1e6 m, ticks 4-5 NaN: the state of tick 1 is used while it is
+    recent (state_timeout 0.3 s: ticks 2, 3), then no command, with the reason."""
+    good = [1.0, 0.01, 0.0, 0.0, 0.0]
+    feed = [good, *[[1.0, 1e6, 0.0, 0.0, 0.0]] * 2, *[[1.0, np.nan, 0.0, 0.0, 0.0]] * 2, good]
+    probe = _controller_fed(feed)
+    ticks = probe.controller()
+    assert [ticks[k][1] for k in range(1, 4)] == ["optimal"] * 3
+    assert ticks[5][:2] == [msg.ERROR, "no recent /lane_state: no command"]
+    assert ticks[5][2]["lane_state"] == "expected 5 finite values, got 5"
+    assert ticks[6][1] == "optimal"
+    assert len(probe.drives) == [t[1] for t in ticks.values()].count("optimal")
+    steering = np.abs([d.drive.steering_angle for d in probe.drives])
+    assert steering.max() <= CAR.steering_max  # a straight lane: no feed-forward
+    ticks = _controller_fed([[1.0, 1e6, 0.0, 0.0, 0.0]]).controller()
+    assert ticks[1][:2] == [msg.ERROR, "no recent /lane_state: no command"]
+    assert ticks[1][2]["lane_state"] == (
+        "e_y = 1e+06 is physically impossible (plausible_state: |e_y| <= 1.0)"
+    )
+
+
+def test_a_non_finite_command_becomes_the_stop_input():
+    controller = ControllerNode(Runtime(parameters(CONFIG / "car.yaml", "oval")).create_node("c"))
+    command, note = controller._into_box(np.array([np.nan, 0.0]))
+    np.testing.assert_array_equal(command, [0.0, CAR.accel_min])
+    assert note.startswith("non-finite")
+    command, note = controller._into_box(np.array([0.1, -1.0]))
+    np.testing.assert_array_equal(command, [0.1, -1.0])
+    assert note == ""
