@@ -4,7 +4,7 @@ The input box of car_model (steering feedback within +-steering_max about the
 feed-forward, acceleration within [accel_min, accel_max]) holds for every command the
 controller sends: a new plan's first input, the last plan's feedback after a jump of the
 measured state, and the speed ramp's feed-forward on top of the plan after a stop. A
-/lane_state that is non-finite or physically impossible is not used.
+/lane_state that is non-finite, physically impossible or frozen is not used.
 """
 
 from __future__ import annotations
@@ -66,12 +66,12 @@ class Jump:
 
 def test_last_plans_feedback_after_a_jump_is_clipped_to_the_box_and_reported():
     """No plan at ticks 30-33 (infeasible), and at tick 31 the measured state jumps by
-    0.2 m and 0.15 rad (to near the safe set's edge): the fallback's feedback on that
-    mismatch asks for 0.27 rad of steering feedback, more than the box's 0.2."""
+    0.2 m and 0.15 rad (to near the safe set's edge; 1 mm further along): the fallback's
+    feedback on that mismatch asks for 0.27 rad of steering, more than the box's 0.2."""
     inputs: list[Inputs] = []
 
     def between(runtime) -> None:
-        Jump(runtime.create_node("jump"), {31}, np.array([0.0, 0.2, 0.15, 0.0, 0.0]))
+        Jump(runtime.create_node("jump"), {31}, np.array([0.001, 0.2, 0.15, 0.0, 0.0]))
         inputs.append(Inputs(runtime.create_node("inputs")))
 
     faults = dict.fromkeys(range(30, 34), "infeasible")
@@ -130,8 +130,8 @@ def _controller_fed(lanes: list[list[float]]) -> Probe:
 def test_physically_impossible_or_non_finite_lane_states_are_not_used():
     """Ticks 2-3 bring e_y = 1e6 m, ticks 4-5 NaN: the state of tick 1 is used while it is
     recent (state_timeout 0.3 s: ticks 2, 3), then no command, with the reason."""
-    good = [1.0, 0.01, 0.0, 0.0, 0.0]
-    feed = [good, *[[1.0, 1e6, 0.0, 0.0, 0.0]] * 2, *[[1.0, np.nan, 0.0, 0.0, 0.0]] * 2, good]
+    feed = [[1.0, 0.01, 0.0, 0.0, 0.0], *[[1.15, 1e6, 0.0, 0.0, 0.0]] * 2]
+    feed += [*[[1.45, np.nan, 0.0, 0.0, 0.0]] * 2, [1.75, 0.01, 0.0, 0.0, 0.0]]
     probe = _controller_fed(feed)
     ticks = probe.controller()
     assert [ticks[k][1] for k in range(1, 4)] == ["optimal"] * 3
@@ -146,6 +146,19 @@ def test_physically_impossible_or_non_finite_lane_states_are_not_used():
     assert ticks[1][2]["lane_state"] == (
         "e_y = 1e+06 is physically impossible (plausible_state: |e_y| <= 1.0)"
     )
+
+
+def test_a_frozen_lane_state_is_not_used_while_the_car_moves():
+    """The same /lane_state every tick: used once while the car moves at its reference
+    speed, then rejected; a standing car's repeated state is used."""
+    moving = [1.0, 0.01, 0.0, 0.0, 0.0]
+    probe = _controller_fed([moving] * 6)
+    ticks = probe.controller()
+    assert ticks[5][:2] == [msg.ERROR, "no recent /lane_state: no command"]
+    assert ticks[5][2]["lane_state"] == "frozen: s = 1 m as before, at 1.50 m/s"
+    standing = [1.0, 0.01, 0.0, -CAR.speed, 0.0]
+    probe = _controller_fed([standing] * 6)
+    assert len(probe.drives) == 6
 
 
 def test_a_non_finite_command_becomes_the_stop_input():

@@ -8,8 +8,9 @@ applied input in controller coordinates), /plan (nav_msgs/Path of the nominal pl
 the lane frame: x = arc length ahead, y = e_y) and /diagnostics (status "controller":
 solve time and status, tau, margins; status "controller/model": model updates). During
 the first `learning_duration` s it adds bounded excitation and plans for it. A state
-older than `state_timeout`, non-finite or physically impossible (beyond `plausible_state`)
-gets no command (the car's watchdog brakes); the reason is on /diagnostics.
+older than `state_timeout`, non-finite, physically impossible (beyond `plausible_state`)
+or frozen (the arc length of the last one while the car moves) gets no command (the car's
+watchdog brakes); the reason is on /diagnostics.
 
 Every command goes out inside the input box of car_model (steering feedback within
 +-steering_max about the feed-forward, acceleration within [accel_min, accel_max]): the
@@ -73,6 +74,7 @@ from . import layouts, model_update
 from .controller_config import ControllerConfig
 from .qos import RELIABLE, SENSOR_DATA
 
+MOVING = 0.05  # m/s: a car this fast changes its arc length from one /lane_state to the next
 LEVELS = {
     "optimal": msg.OK,
     "fallback": msg.WARN,
@@ -275,6 +277,9 @@ class ControllerNode:
                 f"(plausible_state: |{layouts.LANE_STATE[1 + i]}| <= "
                 f"{self.config.plausible_state[i]})"
             )
+        speed = self.car.speed + values[3]
+        if self.lane is not None and values[0] == self.lane.s and abs(speed) > MOVING:
+            return f"frozen: s = {values[0]:.6g} m as before, at {speed:.2f} m/s"
         return ""
 
     def on_measurement(self, measurement) -> None:
