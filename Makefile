@@ -19,7 +19,7 @@ test: $(STAMP)
 	bash .ci/typecheck
 	$(VENV)/bin/python -m pytest -q -m "not full" test
 
-# The slow groups at their full size too (falsification campaigns, laps, HIL): about 25 min.
+# The slow groups at their full size too (falsification campaigns, laps, HIL): 5 min more.
 test-full: $(STAMP)
 	$(VENV)/bin/python -m pytest -q test
 
