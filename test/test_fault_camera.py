@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_fault_solver import Probe, violations
+from test_fault_solver import CAR, Probe, violations
 from test_fault_solver import drive as drive_graph
 
 from safe_control_ros.launcher import CONFIG, parameters, with_perception
@@ -82,7 +82,8 @@ def _statuses(probe: Probe, ticks) -> list[str]:
 
 
 def _speeds(probe: Probe) -> np.ndarray:
-    return np.array([d.drive.speed for d in probe.drives])
+    """The car's speed (m/s) per ground-truth /lane_state."""
+    return CAR.speed + np.array(probe.lanes)[:, 3]
 
 
 def test_nominal_frames_keep_every_plan_optimal():

@@ -10,6 +10,7 @@ measured state, and the speed ramp's feed-forward on top of the plan after a sto
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from test_fault_solver import CAR, Probe, drive, faulty_controller, violations
 
 from safe_control_ros.launcher import CONFIG, parameters
@@ -159,6 +160,26 @@ def test_a_frozen_lane_state_is_not_used_while_the_car_moves():
     standing = [1.0, 0.01, 0.0, -CAR.speed, 0.0]
     probe = _controller_fed([standing] * 6)
     assert len(probe.drives) == 6
+
+
+def test_drive_and_cmd_vel_carry_the_commanded_speed():
+    """A standing car (e_v = -speed): the reference ramps up, and the speed set-point is
+    where the commanded acceleration takes the car one period on, not the measured 0."""
+    standing = [1.0, 0.01, 0.0, -CAR.speed, 0.0]
+    runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
+    car = runtime.create_node("car")
+    pub = car.create_publisher(msg.Float64MultiArray, "/lane_state")
+    car.create_timer(0.1, lambda: pub.publish(msg.array(standing, layouts.LANE_STATE)))
+    ControllerNode(runtime.create_node("controller"))
+    probe = Probe(runtime.create_node("probe"))
+    twists: list = []
+    runtime.create_node("twists").create_subscription(msg.TwistStamped, "/cmd_vel", twists.append)
+    runtime.spin_until(0.35)
+    for command, twist in zip(probe.drives, twists, strict=True):
+        assert command.drive.acceleration > 0.0
+        assert command.drive.speed == pytest.approx(0.1 * command.drive.acceleration)
+        assert twist.twist.linear.x == pytest.approx(command.drive.speed)
+    assert len(twists) == 3
 
 
 def test_a_non_finite_command_becomes_the_stop_input():

@@ -2,8 +2,9 @@
 
 Subscribes /lane_state (Float64MultiArray, layouts.LANE_STATE) and /model (layouts.MODEL,
 from the estimator). Every control period it publishes /drive (AckermannDriveStamped:
-steering = feed-forward atan(L kappa) + feedback, acceleration), /cmd_vel (TwistStamped,
-for robots that take velocity commands), /controller/input (layouts.CONTROL_INPUT, the
+steering = feed-forward atan(L kappa) + feedback, acceleration, and the speed set-point
+that acceleration reaches one period on, never below 0), /cmd_vel (TwistStamped with that
+set-point, for robots that take velocity commands), /controller/input (layouts.CONTROL_INPUT, the
 applied input in controller coordinates), /plan (nav_msgs/Path of the nominal plan in
 the lane frame: x = arc length ahead, y = e_y) and /diagnostics (status "controller":
 solve time and status, tau, margins; status "controller/model": model updates). During
@@ -365,7 +366,8 @@ class ControllerNode:
             self.guard.applied((command - feedforward) / self.input_scale)
         steering_fb, accel = command
         steering = steering_feedforward(state.curvature, self.car.wheelbase) + steering_fb
-        speed = self.car.speed + e_v
+        # m/s: the speed this command asks for one period on (never backwards)
+        speed = max(0.0, self.car.speed + e_v + accel * self.config.control_period)
         self.drive_pub.publish(msg.ackermann(t, steering, accel, speed))
         yaw_rate = speed * math.tan(steering) / self.car.wheelbase
         self.twist_pub.publish(msg.twist_stamped(t, "base_link", speed, yaw_rate))
