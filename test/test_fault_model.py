@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cyclonedds.core import Policy
 from test_fault_solver import CAR, Probe, drive, violations
 
 from safe_control_ros.control.model import UncertainModel
@@ -13,7 +14,9 @@ from safe_control_ros.launcher import CONFIG, parameters
 from safe_control_ros.nodes import layouts, model_update
 from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.nodes.estimator_node import EstimatorNode
+from safe_control_ros.nodes.qos import LATCHED, RELIABLE
 from safe_control_ros.runtime import messages as msg
+from safe_control_ros.runtime.dds import qos_policies
 from safe_control_ros.runtime.inprocess import Runtime
 from safe_control_ros.sim.lane_model import controller_instance
 
@@ -154,3 +157,24 @@ def test_estimator_leaves_out_transitions_outside_the_safe_set():
         applied.publish(msg.array([0.0, 0.1], layouts.CONTROL_INPUT))
     runtime._deliver()
     assert estimator.learner.samples == 3  # 0 -> 0.1, -0.2 -> 0.0, 0.0 -> 0.1
+
+
+def test_a_controller_started_later_gets_the_last_model():
+    """/model is transient local (as the estimator publishes it): a controller that starts
+    (or restarts) after the update still gets it; a volatile subscription does not."""
+    runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
+    estimator = runtime.create_node("estimator")
+    pub = estimator.create_publisher(msg.Float64MultiArray, "/model", LATCHED)
+    update = msg.array(_with(**TIGHTER), layouts.MODEL)
+    timer = estimator.create_timer(0.1, lambda: pub.publish(update) or timer.cancel())
+    runtime.spin_until(0.5)  # published and delivered at 0.1 s, to nobody
+    controller = ControllerNode(runtime.create_node("controller"))
+    volatile: list = []
+    runtime.create_node("late").create_subscription(
+        msg.Float64MultiArray, "/model", volatile.append, RELIABLE
+    )
+    runtime.spin_until(1.0)
+    assert controller.model.eps_A == pytest.approx(TIGHTER["eps_A"])
+    assert volatile == []
+    durability = qos_policies(LATCHED, "std_msgs/msg/Float64MultiArray")[Policy.Durability]
+    assert durability == Policy.Durability.TransientLocal

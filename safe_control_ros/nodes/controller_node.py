@@ -73,7 +73,7 @@ from ..sim.lane_model import (
 )
 from . import layouts, model_update
 from .controller_config import ControllerConfig
-from .qos import RELIABLE, SENSOR_DATA
+from .qos import LATCHED, RELIABLE, SENSOR_DATA
 
 MOVING = 0.05  # m/s: a car this fast changes its arc length from one /lane_state to the next
 LEVELS = {
@@ -171,7 +171,7 @@ class ControllerNode:
         self.plan_pub = node.create_publisher(msg.Path, "/plan", RELIABLE)
         self.diag_pub = node.create_publisher(msg.DiagnosticArray, "/diagnostics", RELIABLE)
         node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane, SENSOR_DATA)
-        node.create_subscription(msg.Float64MultiArray, "/model", self.on_model, RELIABLE)
+        node.create_subscription(msg.Float64MultiArray, "/model", self.on_model, LATCHED)
         if self.perception:
             node.create_subscription(
                 msg.Float64MultiArray, "/perception/measurement", self.on_measurement, RELIABLE

@@ -23,7 +23,7 @@ from ..sim.config import CarModelConfig
 from ..sim.lane_model import controller_instance
 from . import layouts, model_update
 from .controller_config import EstimatorConfig
-from .qos import RELIABLE, SENSOR_DATA
+from .qos import LATCHED, RELIABLE
 
 
 class EstimatorNode:
@@ -46,9 +46,9 @@ class EstimatorNode:
         self.x: np.ndarray | None = None  # last state, controller coordinates
         self.u: np.ndarray | None = None  # input applied after it
 
-        self.model_pub = node.create_publisher(msg.Float64MultiArray, "/model", RELIABLE)
+        self.model_pub = node.create_publisher(msg.Float64MultiArray, "/model", LATCHED)
         self.diag_pub = node.create_publisher(msg.DiagnosticArray, "/diagnostics", RELIABLE)
-        node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane, SENSOR_DATA)
+        node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane, RELIABLE)
         node.create_subscription(
             msg.Float64MultiArray, "/controller/input", self.on_input, RELIABLE
         )

@@ -48,7 +48,7 @@ from cyclonedds.util import duration
 
 from ..paramfile import load_parameter_file, node_parameters
 from . import dds_types, messages
-from .node_base import NodeBase, TimePoint, Timer
+from .node_base import NodeBase, TimePoint, Timer, transient_local
 
 ROS_TOPIC_PREFIX = "rt"
 DEFAULT_DEPTH = 10
@@ -104,13 +104,13 @@ def _msg_text(cls: type[IdlStruct]) -> str:
 def qos_policies(qos: Any, ros_type: str) -> Qos:
     """Cyclone QoS of a ROS 2 history depth (int: reliable, keep last, volatile) or of an
     rclpy QoSProfile-like object (depth, reliability, durability)."""
-    depth, best_effort, transient_local = DEFAULT_DEPTH, False, False
+    depth, best_effort, latched = DEFAULT_DEPTH, False, False
     if isinstance(qos, int) and not isinstance(qos, bool):
         depth = qos
     elif qos is not None:
         depth = int(getattr(qos, "depth", DEFAULT_DEPTH)) or DEFAULT_DEPTH
         best_effort = "BEST_EFFORT" in str(getattr(qos, "reliability", "")).upper()
-        transient_local = "TRANSIENT_LOCAL" in str(getattr(qos, "durability", "")).upper()
+        latched = transient_local(qos)
     if depth < 1:
         raise ValueError(f"QoS history depth must be >= 1, got {depth}")
     return Qos(
@@ -118,7 +118,7 @@ def qos_policies(qos: Any, ros_type: str) -> Qos:
         if best_effort
         else Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)),
         Policy.History.KeepLast(depth),
-        Policy.Durability.TransientLocal if transient_local else Policy.Durability.Volatile,
+        Policy.Durability.TransientLocal if latched else Policy.Durability.Volatile,
         Policy.DataRepresentation(use_cdrv0_representation=True),
         Policy.Userdata(data=endpoint_user_data(ros_type)),
     )

@@ -4,7 +4,8 @@ simulated clock. Offers the subset of `rclpy.node.Node` the nodes use.
 Timers fire in order of due time (ties: order of scheduling); the clock jumps from one due
 time to the next, so a run is reproducible bit for bit and as fast as the callbacks.
 Published messages are queued and delivered (reliably, in order) after the callback that
-published them returns, as an executor would.
+published them returns, as an executor would. A transient-local publisher's last message
+is delivered to a transient-local subscription created later, as DDS does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..paramfile import node_parameters
-from .node_base import NodeBase, TimePoint, Timer
+from .node_base import NodeBase, TimePoint, Timer, transient_local
 
 
 class Clock:
@@ -28,11 +29,13 @@ class Clock:
 
 
 class Publisher:
-    def __init__(self, runtime: Runtime, topic: str) -> None:
-        self._runtime, self.topic = runtime, topic
+    def __init__(self, runtime: Runtime, topic: str, latched: bool) -> None:
+        self._runtime, self.topic, self.latched = runtime, topic, latched
 
     def publish(self, msg) -> None:
         self._runtime._enqueue(self.topic, msg)
+        if self.latched:
+            self._runtime._latched[self.topic] = msg
 
 
 class Node(NodeBase):
@@ -48,12 +51,14 @@ class Node(NodeBase):
         return Clock(self._runtime)
 
     def create_publisher(self, msg_type: type, topic: str, qos: Any = None) -> Publisher:
-        return Publisher(self._runtime, topic)
+        return Publisher(self._runtime, topic, transient_local(qos))
 
     def create_subscription(self, msg_type: type, topic: str, callback: Callable, qos: Any = None):
         entry = (topic, callback)
         self._subscriptions.append(entry)
         self._runtime._subscribers.setdefault(topic, []).append(callback)
+        if transient_local(qos) and topic in self._runtime._latched:
+            self._runtime._queue.append((callback, self._runtime._latched[topic]))
         return entry
 
     def create_timer(self, period_s: float, callback: Callable[[], None]) -> Timer:
@@ -80,7 +85,8 @@ class Runtime:
         self.now_ns = 0
         self._parameters = parameters or {}
         self._subscribers: dict[str, list[Callable]] = {}
-        self._queue: deque[tuple[str, Any]] = deque()
+        self._queue: deque[tuple[str | Callable, Any]] = deque()  # (topic or callback, msg)
+        self._latched: dict[str, Any] = {}  # topic: last message of a transient-local publisher
         self._timers: list[tuple[int, int, Timer]] = []
         self._order = itertools.count()
         self._nodes: list[Node] = []
@@ -122,6 +128,7 @@ class Runtime:
 
     def _deliver(self) -> None:
         while self._queue:
-            topic, msg = self._queue.popleft()
-            for callback in list(self._subscribers.get(topic, ())):
+            target, msg = self._queue.popleft()
+            callbacks = [target] if callable(target) else list(self._subscribers.get(target, ()))
+            for callback in callbacks:
                 callback(msg)

@@ -36,6 +36,12 @@ class Timer:
         self.cancelled = True
 
 
+def transient_local(qos: Any) -> bool:
+    """Whether a QoS (a depth, or a QoSProfile-like object) keeps the last message for
+    subscribers that come later."""
+    return "TRANSIENT_LOCAL" in str(getattr(qos, "durability", "")).upper()
+
+
 class NodeBase:
     """The parameter, logging and naming part of the rclpy.node.Node subset."""
 
