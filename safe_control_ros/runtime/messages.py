@@ -198,7 +198,7 @@ def diagnostics(
 ) -> DiagnosticArray:
     """diagnostic_msgs/DiagnosticArray with one status (level 0 OK, 1 WARN, 2 ERROR)."""
     status = DiagnosticStatus(
-        level=level if ROS else np.uint8(level),
+        level=bytes([level]) if ROS else np.uint8(level),  # a byte field: bytes in rclpy
         name=name,
         message=message,
         hardware_id="",
