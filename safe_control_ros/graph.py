@@ -14,8 +14,8 @@ CONFIG = Path(__file__).resolve().parents[1] / "config"
 NODE_NAMES = ("sim", "camera", "perception", "estimator", "controller")  # start order
 
 #: Controller settings for driving on perception: the output-feedback tube fits the map's
-#: region at horizon 3 with a slowly growing mismatch budget (test_perception_closed_loop).
-PERCEPTION_PROFILE = {"state_source": "perception", "horizon": 3, "tau": 0.1}
+#: region at horizon 3 (test_perception_closed_loop).
+PERCEPTION_PROFILE = {"state_source": "perception", "horizon": 3}
 
 
 def parameters(config: Path, track: str) -> dict[str, dict]:

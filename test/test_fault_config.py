@@ -222,5 +222,5 @@ def test_node_process_with_a_bad_file_exits_with_one_error_line(tmp_path):
     errors = [line for line in run.stderr.splitlines() if "ERROR" in line or "Traceback" in line]
     assert errors == [
         "[ERROR] [safe_control_ros.runtime.dds]: controller.tau: expected a number in "
-        "(0.0, 1.0], got -1"
+        "[0.0, 1.0], got -1"
     ], run.stderr

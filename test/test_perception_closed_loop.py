@@ -40,7 +40,7 @@ DIM = {"light_ambient": 0.15, "light_diffuse": 0.15, "pixel_noise_std": 10.0}
 STEPS = 40  # 4 s, 6 m per episode
 OOD_THRESHOLD = 2.0  # the perception node's default
 HOLD_STEPS = 3
-TAU = 0.1
+TAU = 0.0  # the configured constant mismatch budget
 
 
 @pytest.fixture(autouse=True)

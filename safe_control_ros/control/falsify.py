@@ -3,6 +3,7 @@ and simulation of plans and controllers against them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,7 @@ from .excitation import Excitation
 from .lqr import stage_costs
 from .model import SafeSet, UncertainModel
 from .plan import Plan
-from .receding import Planner, RecedingHorizon
+from .receding import ControlStep, Planner, RecedingHorizon
 
 
 def boundary_errors(rng: np.random.Generator, count: int, rows: int, cols: int, eps: float):
@@ -100,6 +101,10 @@ class Episode:
         return float(np.sum(stage_costs(e, self.inputs, Q, R)))
 
 
+Disturbance = Callable[[np.ndarray, ControlStep], np.ndarray]
+"""w (n,) for the next step, given the next state without it (n,) and the step taken."""
+
+
 def closed_loop(
     controller: RecedingHorizon,
     A_true: np.ndarray,
@@ -110,16 +115,21 @@ def closed_loop(
     rng: np.random.Generator,
     x_ref=None,
     eps_e=None,
+    disturbance: Disturbance | None = None,
 ) -> Episode:
-    """Run `controller` on x+ = A_true x + B_true u + w, w random vertices of sigma_w; it
-    sees x + e with e random vertices of eps_e (n,) if given, else x."""
+    """Run `controller` on x+ = A_true x + B_true u + w, w from `disturbance` (default
+    random vertices of sigma_w); it sees x + e with e random vertices of eps_e (n,) if
+    given, else x."""
     x = np.asarray(x0, dtype=float)
     states, inputs, statuses, times = [x], [], [], []
     for _ in range(steps):
         e = 0.0 if eps_e is None else vertices(rng, eps_e, x.shape)
         step = controller.step(x + e, x_ref)
-        w = vertices(rng, np.full(x.size, sigma_w), x.shape)
-        x = A_true @ x + B_true @ step.u + w
+        x = A_true @ x + B_true @ step.u
+        if disturbance is None:
+            x = x + vertices(rng, np.full(x.size, sigma_w), x.shape)
+        else:
+            x = x + disturbance(x, step)
         states.append(x)
         inputs.append(step.u)
         statuses.append(step.status)
@@ -171,3 +181,67 @@ def perturbed_model(A, B, eps: float, sigma_w: float, seed: int = 0) -> Uncertai
     dA = boundary_errors(rng, 1, n, n, eps)[0]
     dB = boundary_errors(rng, 1, n, m, eps)[0]
     return UncertainModel(np.asarray(A) + dA, np.asarray(B) + dB, eps, eps, sigma_w)
+
+
+def corner_systems(model: UncertainModel, count: int, rng: np.random.Generator):
+    """`count` true systems (As, Bs) on corners of the error ball: every row of dA is
+    +-eps_A on one entry, every row of dB +-eps_B on one (the extreme points of the
+    induced inf-norm ball). The first two are the uniform corners A +- eps_A I with
+    B -+ eps_B on the last input's column (the pair that makes the car turn less)."""
+    n, m = model.n, model.m
+
+    def corners(eps: float, cols: int) -> np.ndarray:
+        pick = rng.integers(cols, size=(count, n))
+        signs = rng.choice([-1.0, 1.0], size=(count, n))
+        out = np.zeros((count, n, cols))
+        np.put_along_axis(out, pick[..., None], (eps * signs)[..., None], axis=2)
+        return out
+
+    dA, dB = corners(model.eps_A, n), corners(model.eps_B, m)
+    for i, sign in enumerate([1.0, -1.0][:count]):
+        dA[i] = sign * model.eps_A * np.eye(n)
+        dB[i] = np.zeros((n, m))
+        dB[i][:, -1] = -sign * model.eps_B
+    return model.A + dA, model.B + dB
+
+
+def constant_disturbance(w) -> Disturbance:
+    """The same disturbance w (n,) every step."""
+    w = np.asarray(w, dtype=float)
+    return lambda x_next, step: w
+
+
+def greedy_disturbance(safe_set: SafeSet, sigma_w: float) -> Disturbance:
+    """The vertex of |w_i| <= sigma_w that pushes the next state furthest towards, or
+    across, the state constraint it is nearest to (relative to the row's norm)."""
+    H, h = safe_set.state.H, safe_set.state.h
+
+    def push(x_next: np.ndarray, step: ControlStep) -> np.ndarray:
+        reach = (H @ x_next + sigma_w * np.abs(H).sum(axis=1) - h) / np.linalg.norm(H, axis=1)
+        return sigma_w * _sign(H[np.argmax(reach)])
+
+    return push
+
+
+def plan_disturbance(safe_set: SafeSet, sigma_w: float) -> Disturbance:
+    """The vertex that attacks the followed plan where it is weakest: for the constraint
+    row and later step with the smallest margin of the plan's nominal, w = sigma_w
+    sign(f^T Phi_x[t, k]), the direction that step's response carries furthest towards
+    that constraint. Greedy (`greedy_disturbance`) when no plan is followed."""
+    H, h = safe_set.state.H, safe_set.state.h
+    greedy = greedy_disturbance(safe_set, sigma_w)
+
+    def attack(x_next: np.ndarray, step: ControlStep) -> np.ndarray:
+        plan, k = step.plan, step.plan_step + 1
+        if plan is None or k > plan.horizon:
+            return greedy(x_next, step)
+        margins = h - plan.z[k:] @ H.T  # (T+1-k, rows)
+        t, row = np.unravel_index(np.argmin(margins), margins.shape)
+        return sigma_w * _sign(H[row] @ plan.Phi_x[k + t, k])
+
+    return attack
+
+
+def _sign(v: np.ndarray) -> np.ndarray:
+    """sign(v) with +1 for zeros: a vertex of the unit box."""
+    return np.where(v >= 0.0, 1.0, -1.0)

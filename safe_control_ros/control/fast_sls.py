@@ -55,8 +55,9 @@ from .checks import as_matrix, as_vector, bound_vector, in_range, positive_int
 from .excitation import check_sigma_eta
 from .horizon import MARGIN, psd_sqrt, terminal_cost_matrix
 from .model import SafeSet, UncertainModel
-from .plan import Certificate, Plan, Solution, rollout_responses
-from .sls import RobustSLS, certify, response_rows
+from .plan import Certificate, Plan, Solution, Tail, rollout_responses
+from .sls import RobustSLS, certify, check_terminal, response_rows
+from .terminal import StationaryResponse
 
 SOLVER_DEFAULTS = {"verbose": False, "max_threads": 1, "direct_solve_method": "faer"}
 
@@ -74,6 +75,7 @@ class ResponseLibrary:
     Phi_u: np.ndarray  # (K, T, T+1, m, n)
     states: np.ndarray  # design states x0 (K, n)
     build_time: float  # s, wall clock of the slow path
+    terminal: StationaryResponse | None  # what every candidate ends in (terminal module)
 
     @property
     def size(self) -> int:
@@ -100,7 +102,7 @@ class FastCore:
 class FastRobustSLS:
     """Robust SLS with the contract of `RobustSLS.solve`, fast enough for the control loop.
 
-    Arguments as for `RobustSLS` (the schedule `tau`, `eta` is fixed per model), plus the
+    Arguments as for `RobustSLS` (the schedule is fixed per model), plus the
     slow path's design: `directions` (d, n) for extreme points (default +-e_i and the 2^n
     sign diagonals), `trajectory_directions` (d, n) for trajectory extremes (default
     +-e_i), `design_states` (p, n) for fixed design states (default none), `design_ref`
@@ -123,9 +125,9 @@ class FastRobustSLS:
         horizon: int,
         sigma_eta=0.0,
         tau: float = 0.5,
-        eta: float | None = None,
         h2_weight: float | None = None,
         eps_e=None,
+        terminal_length: int = 0,
         terminal_cost: np.ndarray | str = "lqr",
         directions=None,
         trajectory_directions=None,
@@ -144,8 +146,8 @@ class FastRobustSLS:
         self.sqrt_Q, self.sqrt_R = psd_sqrt("Q", self.Q), psd_sqrt("R", self.R)
         self.sigma_eta = check_sigma_eta(sigma_eta, m)
         self.eps_e = bound_vector("eps_e", eps_e, n)
-        self.tau = in_range("tau", tau, 0.0, 1.0, open_low=True)
-        self._eta = None if eta is None else in_range("eta", eta, 0.0)
+        self.tau = in_range("tau", tau, 0.0, 1.0)
+        self.terminal_length = check_terminal(terminal_length, tau, self.eps_e, self.T)
         self._h2_weight = None if h2_weight is None else in_range("h2_weight", h2_weight, 0.0)
         self._terminal_spec = terminal_cost
         axes = np.vstack([np.eye(n), -np.eye(n)])
@@ -219,9 +221,9 @@ class FastRobustSLS:
         kwargs = dict(
             sigma_eta=self.sigma_eta,
             tau=self.tau,
-            eta=self._eta,
             h2_weight=self._h2_weight,
             eps_e=self.eps_e,
+            terminal_length=self.terminal_length,
             terminal_cost=P,
             solver=self.design_solver,
         )
@@ -261,6 +263,8 @@ class FastRobustSLS:
         spread_x, spread_u = candidates(np.eye(n), "x"), candidates(np.eye(m), "u")
 
         sizes = {"z": T * n, "v": T * m, "lam": K}
+        if lib.terminal is not None:
+            sizes["veq"] = m
         if robust:
             sizes |= {"a": T - 1, "b": T, "rho": T - 1, "pi": T - 1}
         variables, offset = {}, 0
@@ -272,6 +276,9 @@ class FastRobustSLS:
         dyn = sp.eye(T * n) - sp.kron(sp.eye(T, k=-1), model.A)
         con.add("dyn", {"z": dyn, "v": -sp.kron(sp.eye(T), model.B)}, 0.0)
         con.add("simplex", {"lam": np.ones((1, K))}, 1.0)
+        last = sp.eye(1, T, T - 1)  # picks z_T out of z_1..z_T
+        if lib.terminal is not None:  # z_T = A z_T + B v_eq
+            con.add("equilibrium", {"z": sp.kron(last, np.eye(n) - model.A), "veq": -model.B}, 0.0)
         equalities = con.count
         # Inequalities M x <= h: tightened constraints with the mixture's tightening.
         back = MARGIN + self.backoff
@@ -281,6 +288,10 @@ class FastRobustSLS:
         inputs = {"v": sp.kron(sp.eye(T), G), "lam": tight_u.reshape(-1, K)}
         con.add("input", inputs, np.tile(g - exc - back, T))
         con.add("lam", {"lam": -sp.eye(K)}, 0.0)
+        if lib.terminal is not None:  # the stationary tube around (z_T, v_eq)
+            tube_x, tube_u = lib.terminal.tubes(self.safe_set, lib.terminal.bound(c[1]))
+            con.add("terminal_state", {"z": sp.kron(last, F)}, b - tube_x - back)
+            con.add("terminal_input", {"veq": G}, g - exc - tube_u - back)
         if robust:
             # |z_t| <= a_t for t = 1..T-1 and |v_t| <= b_t for t = 0..T-1, elementwise.
             pick = sp.kron(sp.eye(T - 1, T), sp.eye(n))
@@ -379,7 +390,8 @@ class FastRobustSLS:
             + e[T] @ core.P @ e[T]
             + core.h2_weight * lam @ core.gram @ lam
         )
-        plan = Plan(model.A, model.B, z, v, Phi_x, Phi_u, lib.c.copy(), float(cost))
+        tail = None if lib.terminal is None else Tail(x[core.variables["veq"]], lib.terminal)
+        plan = Plan(model.A, model.B, z, v, Phi_x, Phi_u, lib.c.copy(), float(cost), tail)
         cert = certify(plan, model, self.safe_set, self.sigma_eta, lib.tau, lib.eta, self.eps_e)
         return plan, cert
 
@@ -456,7 +468,7 @@ def _library(model: UncertainModel, design: _DesignSLS, found: list) -> Response
         Phi_u[row, :, 1:] = found[i][1].Phi_u[:, 1:]
     states = np.array([found[i][0] for i in keep]).reshape(-1, n)
     return ResponseLibrary(
-        model, design.tau, design.eta, design.c.copy(), Phi_x, Phi_u, states, 0.0
+        model, design.tau, design.eta, design.c.copy(), Phi_x, Phi_u, states, 0.0, design.terminal
     )
 
 

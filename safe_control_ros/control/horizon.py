@@ -10,7 +10,7 @@ import numpy as np
 from .checks import as_matrix, as_vector, positive_int
 from .lqr import lqr
 from .model import SafeSet, UncertainModel
-from .plan import Certificate, Plan, Solution, rollout_responses
+from .plan import Certificate, Plan, Solution, Tail, rollout_responses
 
 MARGIN = 1e-6  # constraints are tightened by this much so solver round-off never violates
 
@@ -71,12 +71,12 @@ class HorizonProblem:
     def _extract(self) -> tuple[Plan, Certificate | None]:
         raise NotImplementedError
 
-    def _plan(self, Phi_u: np.ndarray, delta_bound: np.ndarray) -> Plan:
+    def _plan(self, Phi_u: np.ndarray, delta_bound: np.ndarray, tail: Tail | None = None):
         """The solved (v, Phi_u (T, T+1, m, n)) as a plan whose states follow exactly."""
         A, B = self.model.A, self.model.B
         z, Phi_x = rollout_responses(A, B, self._x0.value, self._v.value, Phi_u)
         v = self._v.value.copy()
-        return Plan(A, B, z, v, Phi_x, Phi_u, delta_bound, float(self._problem.value))
+        return Plan(A, B, z, v, Phi_x, Phi_u, delta_bound, float(self._problem.value), tail)
 
     def solve(self, x0, x_ref=None) -> Solution:
         """Solve from the measured state x0 (n,) towards x_ref (n,, default 0).

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .checks import as_vector, bound_vector
-from .model import SafeSet, UncertainModel
+from .model import SafeSet, UncertainModel, first_step_error
 from .receding import ControlStep, RecedingHorizon
 
 
@@ -42,10 +42,7 @@ class InnovationTest:
     def __init__(self, model: UncertainModel, safe_set: SafeSet, eps_e) -> None:
         self.model = model
         self.eps_e = bound_vector("eps_e", eps_e, model.n)
-        u_max = safe_set.inputs.max_inf_norm
-        self.zeta_bar = (
-            model.sigma_w + model.eps_A * safe_set.state.max_inf_norm + model.eps_B * u_max
-        )
+        self.zeta_bar = model.sigma_w + first_step_error(model, safe_set)
         self._prediction: np.ndarray | None = None  # yhat_k (n,)
         self._radius = self.eps_e.copy()  # r_k (n,)
 

@@ -62,3 +62,10 @@ class SafeSet:
         return int(
             np.sum(~self.state.contains(states, tol)) + np.sum(~self.inputs.contains(inputs, tol))
         )
+
+
+def first_step_error(model: UncertainModel, safe_set: SafeSet, sigma_eta=0.0) -> float:
+    """eps_A max||x|| + eps_B max||u + eta||: the most model error one step adds from the
+    safe set (controller units)."""
+    u_max = safe_set.inputs.max_inf_norm + float(np.max(sigma_eta))
+    return model.eps_A * safe_set.state.max_inf_norm + model.eps_B * u_max

@@ -48,8 +48,9 @@ class RecedingHorizon:
 
     Each step solves from the measured state. If the solve is infeasible, fails or fails
     verification, the last feasible plan's causal feedback is applied on the mismatch
-    seen since it was made; that keeps its guarantee for the rest of its horizon. Past it
-    (or with no plan yet) the `emergency_input` (m,) is commanded. Never raises on solver
+    seen since it was made; that keeps its guarantee for the rest of its horizon, and for
+    all time if the plan has a tail (terminal module). Past it (or with no plan yet) the
+    `emergency_input` (m,) is commanded. Never raises on solver
     trouble. With an `excitation` source, its sample is added to the applied input (not to
     the emergency input).
     """
@@ -83,12 +84,12 @@ class RecedingHorizon:
         x = as_vector("x", x, self.problem.model.n)
         if self._plan is not None and self._last is not None:
             x_prev, u_prev = self._last
-            self._deltas.append(x - self._plan.A @ x_prev - self._plan.B @ u_prev)
+            self._record(x - self._plan.A @ x_prev - self._plan.B @ u_prev)
         sol = self.problem.solve(x, x_ref)
         if sol.plan is not None:
             self._plan, self._cert, self._deltas = sol.plan, sol.certificate, []
             status, u_cmd = "optimal", sol.plan.v[0].copy()
-        elif self._plan is not None and len(self._deltas) < self._plan.horizon:
+        elif self._plan is not None and self._covers(len(self._deltas)):
             status = "fallback"
             u_cmd = self._plan.input(len(self._deltas), np.array(self._deltas).reshape(-1, x.size))
         else:
@@ -105,12 +106,21 @@ class RecedingHorizon:
             return self._apply(None, self.emergency_input.copy(), "emergency", "no measurement")
         x_prev, u_prev = self._last
         x = self._plan.A @ x_prev + self._plan.B @ u_prev
-        self._deltas.append(np.zeros_like(x))
-        if len(self._deltas) < self._plan.horizon:
+        self._record(np.zeros_like(x))
+        if self._covers(len(self._deltas)):
             u_cmd = self._plan.input(len(self._deltas), np.array(self._deltas))
             return self._apply(x, u_cmd, "hold", "no measurement")
         self._plan, self._cert = None, None
         return self._apply(x, self.emergency_input.copy(), "emergency", "no measurement")
+
+    def _record(self, delta: np.ndarray) -> None:
+        """Keep the mismatch of the plan's next step as the plan feeds it back."""
+        k = len(self._deltas) + 1
+        self._deltas.append(self._plan.pseudo_delta(k, np.array(self._deltas), delta))
+
+    def _covers(self, t: int) -> bool:
+        """Whether the current plan is certified at its step t."""
+        return t < self._plan.horizon or self._plan.lasts
 
     def _apply(
         self,

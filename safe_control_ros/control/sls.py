@@ -15,8 +15,13 @@ where s = sigma_w + ||Bhat diag(sigma_eta)||_inf + eps_B ||sigma_eta||_inf and
 r^x_t = max_i sum_k c_k ||Phi_x[t,k]_(i,:)||_1 (same for u). The problem requires the right
 side to be <= c_{t+1}, so ||delta_k|| <= c_k for every k by induction, and tightens each
 constraint row f: f^T z_t + sum_k c_k ||f^T Phi_x[t,k]||_1 <= b (inputs also by |f|^T sigma_eta).
-The schedule c_k = s + eta (tau + ... + tau^k) is fixed before the solve (cvxpy parameters),
-so the problem is convex; tau and eta are its two knobs.
+The schedule c_k = s + eta (1 + tau + ... + tau^{k-1}) is fixed before the solve (cvxpy
+parameters), so the problem is convex. eta = eps_A max||x|| + eps_B max||u|| over the safe set
+is the most model error one step can add, so c_1 covers the first step from any safe state;
+tau in [0, 1] lets the budget grow along the horizon. With tau = 0 the schedule is constant,
+c_k = s + eta: then the induction holds whenever the states and inputs stay in the safe set,
+and a plan shifted by one step keeps its budget, which the terminal ingredient
+(`terminal`) needs for recursive feasibility.
 
 Output feedback (`eps_e`): the controller sees y_t = x_t + e_t, |e_t,i| <= eps_e_i, instead
 of the state. The plan then runs on the measurements: z_0 = y_0 and
@@ -41,21 +46,26 @@ import numpy as np
 import scipy.sparse as sp
 
 from .bounds import inf_norm
-from .checks import bound_vector, in_range
+from .checks import bound_vector, in_range, positive_int
 from .excitation import check_sigma_eta
 from .horizon import MARGIN, HorizonProblem
-from .model import SafeSet, UncertainModel
-from .plan import Certificate, Plan
+from .model import SafeSet, UncertainModel, first_step_error
+from .plan import Certificate, Plan, Tail
+from .terminal import StationaryResponse, stationary_response
+
+STRUCTURE_TOL = 1e-9  # a tail's responses must equal the stationary ones to this (exact in use)
 
 
 class RobustSLS(HorizonProblem):
     """Robust SLS for one uncertain model, compiled once and re-solved for each x0.
 
     Cost: the nominal cost plus `h2_weight` (default s^2) times the same quadratic form of
-    every feedback block (an H2 cost on the deltas). Schedule knobs `tau`, `eta`: see
+    every feedback block (an H2 cost on the deltas). `tau`: growth of the schedule, see
     `set_schedule`. `sigma_eta` (m,) bounds the excitation added to the commanded input.
     `eps_e` (n,) bounds the error of the measured state (output feedback, see module;
-    default 0: state feedback).
+    default 0: state feedback). `terminal_length` N > 0: every plan ends in the stationary
+    response of N steps (terminal module), for recursive feasibility; needs tau = 0, state
+    feedback and horizon >= N (0: no terminal ingredient).
     """
 
     def __init__(
@@ -67,34 +77,30 @@ class RobustSLS(HorizonProblem):
         horizon: int,
         sigma_eta=0.0,
         tau: float = 0.5,
-        eta: float | None = None,
         h2_weight: float | None = None,
         eps_e=None,
+        terminal_length: int = 0,
         **options,
     ) -> None:
         self.sigma_eta = check_sigma_eta(sigma_eta, model.m)
         self.eps_e = bound_vector("eps_e", eps_e, model.n)
+        self.terminal_length = check_terminal(terminal_length, tau, self.eps_e, horizon)
+        self.terminal: StationaryResponse | None = None
         self.s = (
             model.sigma_w
             + float(inf_norm(model.B * self.sigma_eta))
             + model.eps_B * float(self.sigma_eta.max())
         )
         self.h2_weight = in_range("h2_weight", self.s**2 if h2_weight is None else h2_weight, 0.0)
-        self._schedule_args = (tau, eta)
+        self._tau = tau
         super().__init__(model, safe_set, Q, R, horizon, **options)
 
-    def set_schedule(self, tau: float, eta: float | None = None) -> None:
-        """Set c_k = s + eta (tau + ... + tau^k), tau in (0, 1]. eta defaults to the worst
-        model error over the safe set, (eps_A max||x|| + eps_B max||u||) / tau, so that
-        c_1 covers the first step from any safe state."""
-        self.tau = in_range("tau", tau, 0.0, 1.0, open_low=True)
-        if eta is None:
-            u_max = self.safe_set.inputs.max_inf_norm + float(self.sigma_eta.max())
-            worst = self.model.eps_A * self.safe_set.state.max_inf_norm + self.model.eps_B * u_max
-            eta = worst / self.tau
-        self.eta = in_range("eta", eta, 0.0)
-        powers = np.cumsum(self.tau ** np.arange(1, self.T + 1))
-        self.c = np.concatenate([[0.0], self.s + self.eta * powers])  # (T+1,), c_0 unused
+    def set_schedule(self, tau: float) -> None:
+        """Set c_k = s + eta (1 + tau + ... + tau^{k-1}), tau in [0, 1] (module)."""
+        self.tau = in_range("tau", tau, 0.0, 1.0)
+        self.eta = first_step_error(self.model, self.safe_set, self.sigma_eta)
+        growth = np.cumsum(self.tau ** np.arange(self.T))
+        self.c = np.concatenate([[0.0], self.s + self.eta * growth])  # (T+1,), c_0 unused
         self._c.value = self.c[1:]
 
     def _formulate(self):
@@ -102,7 +108,7 @@ class RobustSLS(HorizonProblem):
         F, b = self.safe_set.state.H, self.safe_set.state.h
         G, g = self.safe_set.inputs.H, self.safe_set.inputs.h
         self._c = cp.Parameter(T, nonneg=True, name="c")
-        self.set_schedule(*self._schedule_args)
+        self.set_schedule(self._tau)
         self._X = [cp.Variable(((T - k + 1) * n, n), name=f"Phi_x{k}") for k in range(1, T + 1)]
         self._U = [cp.Variable(((T - k) * m, n), name=f"Phi_u{k}") for k in range(1, T)]
         cons, cost = self._nominal()
@@ -124,9 +130,36 @@ class RobustSLS(HorizonProblem):
         ]
         if self.model.eps_A > 0 or self.model.eps_B > 0:
             cons.append(self._induction() <= self._c)
+        if self.terminal_length:
+            self.terminal = stationary_response(
+                self.model, self.safe_set, self.c[1], self.terminal_length, self.sigma_eta
+            )
+            cons += self._terminal(self.terminal)
         if self.h2_weight > 0:
             cost = cost + self.h2_weight * self._h2_cost()
         return cons, cost
+
+    def _terminal(self, response: StationaryResponse) -> list:
+        """The plan ends in `response` (terminal module): the responses to the mismatches of
+        the last N steps are its own, the earlier ones are zero at T, and z_T is an
+        equilibrium (input v_eq) whose stationary tube is inside the constraints."""
+        A, B, T, n, m = self.model.A, self.model.B, self.T, self.model.n, self.model.m
+        N = response.length
+        self._veq = cp.Variable(m, name="v_eq")
+        tube_x, tube_u = response.tubes(self.safe_set, response.bound(self.c[1]))
+        F, b = self.safe_set.state.H, self.safe_set.state.h
+        G, g = self.safe_set.inputs.H, self.safe_set.inputs.h
+        exc_u = np.abs(G) @ self.sigma_eta
+        zT = self._z[T]
+        cons = [
+            zT == A @ zT + B @ self._veq,
+            F @ zT + tube_x <= b - MARGIN,
+            G @ self._veq + tube_u <= g - exc_u - MARGIN,
+        ]
+        cons += [self._X[k - 1][-n:] == 0 for k in range(1, T - N + 1)]
+        for k in range(max(1, T - N + 1), T):
+            cons.append(self._U[k - 1] == response.M[: T - k].reshape((T - k) * m, n))
+        return cons
 
     def _tightening(self, H: np.ndarray, Phis: list, first_t: int) -> cp.Expression:
         """sum_k c_k |H Phi[t,k]| 1 for t = first_t .. first_t+T-1, stacked (T * rows(H),)."""
@@ -213,11 +246,30 @@ class RobustSLS(HorizonProblem):
         Phi_u = np.zeros((T, T + 1, m, n))
         for k, U in enumerate(self._U, start=1):
             Phi_u[k:, k] = U.value.reshape(T - k, m, n)
-        plan = self._plan(Phi_u, self.c.copy())
+        tail = None
+        if self.terminal is not None:
+            M = self.terminal.M
+            for k in range(max(1, T - len(M) + 1), T):
+                Phi_u[k:, k] = M[: T - k]  # the solver's values up to round-off, made exact
+            tail = Tail(self._veq.value.copy(), self.terminal)
+        plan = self._plan(Phi_u, self.c.copy(), tail)
         cert = certify(
             plan, self.model, self.safe_set, self.sigma_eta, self.tau, self.eta, self.eps_e
         )
         return plan, cert
+
+
+def check_terminal(length, tau, eps_e: np.ndarray, horizon) -> int:
+    """`length` after checking that a problem with these settings can end in a stationary
+    response of that length (0: none); ValueError naming the parameter otherwise."""
+    length = positive_int("terminal_length", length, 0)
+    if length and tau != 0.0:
+        raise ValueError(f"tau: expected 0 with a terminal response (constant schedule), got {tau}")
+    if length and eps_e.any():
+        raise ValueError("eps_e: expected 0 with a terminal response (state feedback)")
+    if length > horizon:
+        raise ValueError(f"horizon: expected at least terminal_length = {length}, got {horizon}")
+    return length
 
 
 def certify(
@@ -251,7 +303,32 @@ def certify(
         state_margin=float(np.min(b - plan.z[1:] @ F.T - fx[1:])),
         input_margin=float(np.min(g - plan.v @ G.T - fu - np.abs(G) @ sigma_eta)),
         induction_margin=float(np.min(c[1:] - bound)),
+        terminal_margin=_tail_margin(plan, safe_set, sigma_eta, s, eta),
     )
+
+
+def _tail_margin(plan: Plan, safe_set: SafeSet, sigma_eta: np.ndarray, s: float, eta: float):
+    """The smallest margin of the tail's conditions (terminal module; inf without a tail),
+    -inf if its structure does not hold: the responses to the last N mismatches are the
+    stationary ones, the schedule is the constant c = s + eta (to round-off) or more, and
+    the stationary tube around (z_T, v_eq) with the pseudo-mismatch bound d is inside the
+    constraints."""
+    T, tail, c = plan.horizon, plan.tail, plan.delta_bound
+    if tail is None:
+        return np.inf
+    M = tail.response.M
+    late = range(max(1, T - len(M) + 1), T)
+    gap = max((np.abs(plan.Phi_u[k:T, k] - M[: T - k]).max() for k in late), default=0.0)
+    if gap > STRUCTURE_TOL or np.ptp(c[1:]) > STRUCTURE_TOL:
+        return -np.inf
+    early = np.abs(plan.Phi_x[T, 1 : late.start]).sum(axis=(0, 2)) * c[1]  # (n,), ~0
+    defect = np.abs(plan.A @ plan.z[T] + plan.B @ tail.v_eq - plan.z[T])
+    tube_x, tube_u = tail.response.tubes(safe_set, tail.response.bound(c[1] + defect + early))
+    F, b = safe_set.state.H, safe_set.state.h
+    G, g = safe_set.inputs.H, safe_set.inputs.h - np.abs(safe_set.inputs.H) @ sigma_eta
+    state = np.min(b - F @ plan.z[T] - tube_x)
+    inputs = np.min(g - G @ tail.v_eq - tube_u)
+    return float(min(state, inputs, c[1] * (1 + 1e-12) - s - eta))
 
 
 def error_responses(Phi_x: np.ndarray, Phi_u: np.ndarray, A: np.ndarray):

@@ -20,7 +20,12 @@ class ControllerConfig(Parameters):
     deadline: float = param(0.1, 0.0, 1.0, open_low=True)
     horizon: int = param(5, 1, 50)  # steps
     formulation: str = param("fast", choices=("fast", "generic"))  # robust SLS solver
-    tau: float = param(0.3, 0.0, 1.0, open_low=True)  # growth of the mismatch budget
+    # growth of the mismatch budget along the plan; 0: constant (the least conservative)
+    tau: float = param(0.0, 0.0, 1.0)
+    # steps of the stationary response every plan ends in (recursive feasibility: a plan now
+    # means a certified plan for all later steps); 0: none, plans are certified for their
+    # horizon only. Needs tau = 0, state_source lane_state and horizon >= terminal_length
+    terminal_length: int = param(0, 0, 50)
     state_timeout: float = param(0.3, 0.0, open_low=True)  # s, older state: no command
     learning_duration: float = param(0.0, 0.0)  # s of excitation after start-up
     sigma_eta: tuple[float, ...] = param((0.02, 0.05), 0.0, size=2)  # rad, m/s^2
@@ -50,6 +55,16 @@ class ControllerConfig(Parameters):
             raise ValueError(
                 f"{self.SECTION}.deadline: expected at most control_period = "
                 f"{self.control_period} s, got {self.deadline}"
+            )
+        if self.terminal_length > self.horizon:
+            raise ValueError(
+                f"{self.SECTION}.terminal_length: expected at most horizon = {self.horizon}, "
+                f"got {self.terminal_length}"
+            )
+        if self.terminal_length and (self.tau != 0.0 or self.state_source != "lane_state"):
+            raise ValueError(
+                f"{self.SECTION}.terminal_length: expected 0 unless tau = 0 and state_source "
+                f"= lane_state, got {self.terminal_length}"
             )
 
 

@@ -150,7 +150,7 @@ class ControllerNode:
         except ValueError as err:
             raise ValueError(
                 f"controller: no robust plan for car_model (eps_A0, eps_B0, sigma_w) with "
-                f"controller (horizon, tau, sigma_eta while learning): {err}"
+                f"controller (horizon, tau, terminal_length, sigma_eta while learning): {err}"
             ) from None
         self.controller = RecedingHorizon(
             self.planner, excitation=self.excitation if self.learning else None
@@ -222,6 +222,7 @@ class ControllerNode:
         options = {
             "sigma_eta": inst.sigma_eta if self.learning else 0.0,
             "tau": self.config.tau,
+            "terminal_length": self.config.terminal_length,
         } | ({"design_ref": self.x_ref} if fast else {})
         args = (model, inst.safe_set, inst.Q, inst.R, self.config.horizon, self.eps_e)
         return robust_output_feedback(*args, self.region, fast=fast, **options)
