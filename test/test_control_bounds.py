@@ -35,7 +35,8 @@ def test_data_dependent_bound_covers(collect, inst):
     hits = 0
     for seed in range(TRIALS):
         *_, est, err = _trial(collect, inst, 200, seed)
-        hits += _covers(data_dependent_bounds(est, inst.model.sigma_w, DELTA, PRIOR_RADIUS), err)
+        bounds = data_dependent_bounds(est, inst.model.sigma_w.max(), DELTA, PRIOR_RADIUS)
+        hits += _covers(bounds, err)
     assert hits / TRIALS >= 1 - DELTA - MC_TOL
 
 
@@ -62,7 +63,7 @@ def test_bounds_and_errors_shrink_like_one_over_sqrt_T(collect, inst):
         rows = []
         for seed in range(20):
             X, U, policy, est, err = _trial(collect, inst, int(T), 1000 + seed)
-            dd = data_dependent_bounds(est, inst.model.sigma_w, DELTA, PRIOR_RADIUS)
+            dd = data_dependent_bounds(est, inst.model.sigma_w.max(), DELTA, PRIOR_RADIUS)
             bb = bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, policy, n_boot=50, seed=seed)
             rows.append((max(err), max(dd.eps_A, dd.eps_B), max(bb.eps_A, bb.eps_B)))
         for key, col in zip(med, np.median(rows, axis=0), strict=True):

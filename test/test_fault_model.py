@@ -36,12 +36,13 @@ def _with(**changes) -> np.ndarray:
 
 TIGHTER = {"eps_A": 0.9 * PRIOR.eps_A, "eps_B": 0.9 * PRIOR.eps_B}
 BAD_UPDATES = {  # name: (values, what the rejection says)
-    "nan": (np.where(np.arange(18) == 4, np.nan, _with(**TIGHTER)), "expected finite numbers"),
-    "short": (_with(**TIGHTER)[:17], "expected 18 values"),
-    "long": (np.append(_with(**TIGHTER), 0.0), "expected 18 values"),
-    "negative bound": (_with() * np.r_[np.ones(15), -1, 1, 1], "eps_A: expected a value in"),
+    "nan": (np.where(np.arange(20) == 4, np.nan, _with(**TIGHTER)), "expected finite numbers"),
+    "short": (_with(**TIGHTER)[:19], "expected 20 values"),
+    "long": (np.append(_with(**TIGHTER), 0.0), "expected 20 values"),
+    "negative bound": (_with() * np.r_[np.ones(15), -1, 1, 1, 1, 1], "eps_A: expected a value in"),
+    "negative noise": (_with() * np.r_[np.ones(18), -1, 1], "sigma_w: expected values >= 0"),
     "bounds grow": (_with(eps_A=2 * PRIOR.eps_A), "bounds grow: eps_A + eps_B"),
-    "noise grows": (_with(**TIGHTER, sigma_w=2 * PRIOR.sigma_w), "bounds grow: sigma_w"),
+    "noise grows": (_with(**TIGHTER, sigma_w=PRIOR.sigma_w * [1, 1.1, 1]), "bounds grow: sigma_w"),
     "unstable": (_with(**TIGHTER, A=1.1 * PRIOR.A), "unstable: spectral radius"),
     "ill-conditioned": (
         _with(**TIGHTER, B=PRIOR.B * [1e-3, 1.0]),

@@ -95,4 +95,4 @@ def test_calibration_measures_the_prior_in_controller_coordinates():
     np.testing.assert_allclose(cal.A, np.reshape(car.prior_A, (3, 3)), atol=0.06)
     np.testing.assert_allclose(cal.B, np.reshape(car.prior_B, (3, 2)), atol=0.06)
     assert 0 < cal.model.eps_A < 0.2 and 0 < cal.model.eps_B < 0.2
-    assert 0 < cal.model.sigma_w < 2 * car.sigma_w
+    assert np.all(cal.model.sigma_w > 0) and np.all(cal.model.sigma_w < 2 * np.array(car.sigma_w))

@@ -211,21 +211,23 @@ def constant_disturbance(w) -> Disturbance:
     return lambda x_next, step: w
 
 
-def greedy_disturbance(safe_set: SafeSet, sigma_w: float) -> Disturbance:
-    """The vertex of |w_i| <= sigma_w that pushes the next state furthest towards, or
-    across, the state constraint it is nearest to (relative to the row's norm)."""
+def greedy_disturbance(safe_set: SafeSet, sigma_w) -> Disturbance:
+    """The vertex of |w_i| <= sigma_w_i (a number or (n,)) that pushes the next state
+    furthest towards, or across, the state constraint it is nearest to (relative to the
+    row's norm)."""
     H, h = safe_set.state.H, safe_set.state.h
+    bound = np.broadcast_to(np.asarray(sigma_w, dtype=float), H.shape[1])
 
     def push(x_next: np.ndarray, step: ControlStep) -> np.ndarray:
-        reach = (H @ x_next + sigma_w * np.abs(H).sum(axis=1) - h) / np.linalg.norm(H, axis=1)
-        return sigma_w * _sign(H[np.argmax(reach)])
+        reach = (H @ x_next + np.abs(H) @ bound - h) / np.linalg.norm(H, axis=1)
+        return bound * _sign(H[np.argmax(reach)])
 
     return push
 
 
-def plan_disturbance(safe_set: SafeSet, sigma_w: float) -> Disturbance:
+def plan_disturbance(safe_set: SafeSet, sigma_w) -> Disturbance:
     """The vertex that attacks the followed plan where it is weakest: for the constraint
-    row and later step with the smallest margin of the plan's nominal, w = sigma_w
+    row and later step with the smallest margin of the plan's nominal, w = sigma_w *
     sign(f^T Phi_x[t, k]), the direction that step's response carries furthest towards
     that constraint. Greedy (`greedy_disturbance`) when no plan is followed."""
     H, h = safe_set.state.H, safe_set.state.h

@@ -70,7 +70,7 @@ class ResponseLibrary:
     model: UncertainModel
     tau: float
     eta: float
-    c: np.ndarray  # delta bound schedule (T+1,), c_0 = 0
+    c: np.ndarray  # delta bound schedule (T+1, n), c_0 = 0
     Phi_x: np.ndarray  # (K, T+1, T+1, n, n)
     Phi_u: np.ndarray  # (K, T, T+1, m, n)
     states: np.ndarray  # design states x0 (K, n)
@@ -88,7 +88,7 @@ class FastCore:
 
     model: UncertainModel
     P: np.ndarray  # terminal cost (n, n)
-    s: float  # disturbance part of the schedule
+    s: np.ndarray  # disturbance part of the schedule (n,)
     h2_weight: float
     library: ResponseLibrary
     solver: clarabel.DefaultSolver | None  # None when no design point was feasible
@@ -243,7 +243,7 @@ class FastRobustSLS:
         return replace(core, library=library)
 
     def _setup(
-        self, model: UncertainModel, P: np.ndarray, s: float, h2_weight: float, lib
+        self, model: UncertainModel, P: np.ndarray, s: np.ndarray, h2_weight: float, lib
     ) -> FastCore:
         T, n, m, K = self.T, model.n, model.m, lib.size
         if K == 0:
@@ -312,7 +312,8 @@ class FastRobustSLS:
             eA, eB = model.eps_A, model.eps_B
             induction = {"a": eA * later, "rho": eA * later, "b": eB * sp.eye(T), "pi": eB * later}
             first = np.eye(1, T).ravel() * eA * self.eps_e.max()
-            con.add("induction", induction, c[1:] - s - back - first)
+            budget = (c[1:] - s).min(axis=1)  # the model-error part e_k (sls module)
+            con.add("induction", induction, budget - back - first)
         A_qp, rhs = con.stacked()
         h2 = _h2_vectors(lib, self.sqrt_Q, self.sqrt_R, psd_sqrt("terminal_cost", P))
         gram = h2 @ h2.T

@@ -67,7 +67,8 @@ class ModelLearner:
             )
         else:
             radius = float(np.hypot(self.prior.eps_A, self.prior.eps_B))
-            bounds = data_dependent_bounds(est, self.prior.sigma_w, self.delta, radius)
+            noise = float(self.prior.sigma_w.max())
+            bounds = data_dependent_bounds(est, noise, self.delta, radius)
         self.last_bounds = bounds
         learned = UncertainModel(est.A, est.B, bounds.eps_A, bounds.eps_B, self.prior.sigma_w)
         return learned if learned.tighter_than(self.prior) else self.prior

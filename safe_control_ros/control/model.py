@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import as_matrix, in_range
+from .checks import as_matrix, bound_vector, in_range
 from .polytope import Polytope
 
 
@@ -14,20 +14,24 @@ from .polytope import Polytope
 class UncertainModel:
     """Nominal (A (n,n), B (n,m)) and the set of true systems and disturbances around it:
     x+ = (A + dA) x + (B + dB) u + w, ||dA||_inf <= eps_A, ||dB||_inf <= eps_B (induced
-    inf-norms), ||w||_inf <= sigma_w (state units)."""
+    inf-norms), |w_i| <= sigma_w_i (state units; sigma_w given as one number or per
+    coordinate, kept as (n,))."""
 
     A: np.ndarray
     B: np.ndarray
     eps_A: float = 0.0
     eps_B: float = 0.0
-    sigma_w: float = 0.0
+    sigma_w: np.ndarray | float = 0.0
 
     def __post_init__(self) -> None:
         A = as_matrix("A", self.A, (None, None))
         object.__setattr__(self, "A", as_matrix("A", A, (A.shape[0], A.shape[0])))
         object.__setattr__(self, "B", as_matrix("B", self.B, (A.shape[0], None)))
-        for name in ("eps_A", "eps_B", "sigma_w"):
+        for name in ("eps_A", "eps_B"):
             object.__setattr__(self, name, in_range(name, getattr(self, name), 0.0))
+        sigma_w = bound_vector("sigma_w", self.sigma_w, A.shape[0])
+        sigma_w.flags.writeable = False
+        object.__setattr__(self, "sigma_w", sigma_w)
 
     def tighter_than(self, other: UncertainModel) -> bool:
         """True if its model error bound eps_A + eps_B is smaller than `other`'s."""

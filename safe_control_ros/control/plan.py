@@ -21,7 +21,7 @@ class Plan:
     v: np.ndarray  # nominal inputs (T, m)
     Phi_x: np.ndarray  # (T+1, T+1, n, n)
     Phi_u: np.ndarray  # (T, T+1, m, n)
-    delta_bound: np.ndarray  # c_k >= ||delta_k||_inf the plan is safe for, (T+1,), c_0 = 0
+    delta_bound: np.ndarray  # c_k >= |delta_k| (elementwise) the plan is safe for, (T+1, n)
     cost: float
     tail: Tail | None = None  # what the plan does after its horizon; None: nothing certified
 

@@ -1,27 +1,31 @@
 """Robust System Level Synthesis over an uncertain linear model, as one cvxpy problem.
 
 True system: x+ = (Ahat + dA) x + (Bhat + dB)(u + eta) + w, with ||dA||_inf <= eps_A,
-||dB||_inf <= eps_B (induced inf-norms), ||w||_inf <= sigma_w and excitation
+||dB||_inf <= eps_B (induced inf-norms), |w_i| <= sigma_w_i and excitation
 |eta_j| <= sigma_eta_j added to the commanded input u. Relative to the nominal model,
 x_{t+1} = Ahat x_t + Bhat u_t + delta_{t+1}, delta_{t+1} = w + dA x_t + dB u_t + (Bhat+dB) eta.
 
 The horizon-T plan is the nominal trajectory (z, v), z_0 = x0, and strictly causal
 feedback on the realised deltas:
     x_t = z_t + sum_{k=1..t} Phi_x[t,k] delta_k,   u_t = v_t + sum_{k=1..t} Phi_u[t,k] delta_k.
-Robustness (an induction over t): if ||delta_k||_inf <= c_k for k <= t, then
-    ||delta_{t+1}|| <= s + eps_A ||x_t|| + eps_B ||u_t||
-                    <= s + eps_A (||z_t|| + r^x_t) + eps_B (||v_t|| + r^u_t),
-where s = sigma_w + ||Bhat diag(sigma_eta)||_inf + eps_B ||sigma_eta||_inf and
-r^x_t = max_i sum_k c_k ||Phi_x[t,k]_(i,:)||_1 (same for u). The problem requires the right
-side to be <= c_{t+1}, so ||delta_k|| <= c_k for every k by induction, and tightens each
-constraint row f: f^T z_t + sum_k c_k ||f^T Phi_x[t,k]||_1 <= b (inputs also by |f|^T sigma_eta).
-The schedule c_k = s + eta (1 + tau + ... + tau^{k-1}) is fixed before the solve (cvxpy
-parameters), so the problem is convex. eta = eps_A max||x|| + eps_B max||u|| over the safe set
-is the most model error one step can add, so c_1 covers the first step from any safe state;
-tau in [0, 1] lets the budget grow along the horizon. With tau = 0 the schedule is constant,
-c_k = s + eta: then the induction holds whenever the states and inputs stay in the safe set,
-and a plan shifted by one step keeps its budget, which the terminal ingredient
-(`terminal`) needs for recursive feasibility.
+Robustness (an induction over t): if |delta_k| <= c_k (elementwise, c_k (n,)) for k <= t,
+then every coordinate i of the next mismatch obeys
+    |delta_{t+1,i}| <= s_i + eps_A ||x_t|| + eps_B ||u_t||
+                    <= s_i + eps_A (||z_t|| + r^x_t) + eps_B (||v_t|| + r^u_t),
+where s = sigma_w + |Bhat| sigma_eta + eps_B ||sigma_eta||_inf (n,) and
+r^x_t = max_i sum_k |Phi_x[t,k]_(i,:)| c_k (same for u). The schedule is
+c_k = s + e_k 1 with a model-error budget e_k; the problem requires
+eps_A (||z_t|| + r^x_t) + eps_B (||v_t|| + r^u_t) <= e_{t+1}, so |delta_k| <= c_k for every k
+by induction, and tightens each constraint row f: f^T z_t + sum_k |f^T Phi_x[t,k]| c_k <= b
+(inputs also by |f|^T sigma_eta). A disturbance bound per coordinate is used as such: a
+coordinate with little disturbance tightens the constraints less.
+The budget e_k = eta (1 + tau + ... + tau^{k-1}) is fixed before the solve, so the problem
+is convex. eta = eps_A max||x|| + eps_B max||u|| over the safe set is the most model error
+one step can add, so c_1 covers the first step from any safe state; tau in [0, 1] lets the
+budget grow along the horizon. With tau = 0 the schedule is constant, c_k = s + eta: then the
+induction holds whenever the states and inputs stay in the safe set, and a plan shifted by
+one step keeps its budget, which the terminal ingredient (`terminal`) needs for recursive
+feasibility.
 
 Output feedback (`eps_e`): the controller sees y_t = x_t + e_t, |e_t,i| <= eps_e_i, instead
 of the state. The plan then runs on the measurements: z_0 = y_0 and
@@ -45,7 +49,6 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from .bounds import inf_norm
 from .checks import bound_vector, in_range, positive_int
 from .excitation import check_sigma_eta
 from .horizon import MARGIN, HorizonProblem
@@ -59,9 +62,9 @@ STRUCTURE_TOL = 1e-9  # a tail's responses must equal the stationary ones to thi
 class RobustSLS(HorizonProblem):
     """Robust SLS for one uncertain model, compiled once and re-solved for each x0.
 
-    Cost: the nominal cost plus `h2_weight` (default s^2) times the same quadratic form of
-    every feedback block (an H2 cost on the deltas). `tau`: growth of the schedule, see
-    `set_schedule`. `sigma_eta` (m,) bounds the excitation added to the commanded input.
+    Cost: the nominal cost plus `h2_weight` (default max(s)^2) times the same quadratic form
+    of every feedback block (an H2 cost on the deltas). `tau`: growth of the schedule
+    (module). `sigma_eta` (m,) bounds the excitation added to the commanded input.
     `eps_e` (n,) bounds the error of the measured state (output feedback, see module;
     default 0: state feedback). `terminal_length` N > 0: every plan ends in the stationary
     response of N steps (terminal module), for recursive feasibility; needs tau = 0, state
@@ -86,29 +89,20 @@ class RobustSLS(HorizonProblem):
         self.eps_e = bound_vector("eps_e", eps_e, model.n)
         self.terminal_length = check_terminal(terminal_length, tau, self.eps_e, horizon)
         self.terminal: StationaryResponse | None = None
-        self.s = (
-            model.sigma_w
-            + float(inf_norm(model.B * self.sigma_eta))
-            + model.eps_B * float(self.sigma_eta.max())
-        )
-        self.h2_weight = in_range("h2_weight", self.s**2 if h2_weight is None else h2_weight, 0.0)
-        self._tau = tau
-        super().__init__(model, safe_set, Q, R, horizon, **options)
-
-    def set_schedule(self, tau: float) -> None:
-        """Set c_k = s + eta (1 + tau + ... + tau^{k-1}), tau in [0, 1] (module)."""
+        self.s = disturbance_part(model, self.sigma_eta)
+        default_h2 = float(self.s.max()) ** 2
+        self.h2_weight = in_range("h2_weight", default_h2 if h2_weight is None else h2_weight, 0.0)
         self.tau = in_range("tau", tau, 0.0, 1.0)
-        self.eta = first_step_error(self.model, self.safe_set, self.sigma_eta)
-        growth = np.cumsum(self.tau ** np.arange(self.T))
-        self.c = np.concatenate([[0.0], self.s + self.eta * growth])  # (T+1,), c_0 unused
-        self._c.value = self.c[1:]
+        self.eta = first_step_error(model, safe_set, self.sigma_eta)
+        growth = np.cumsum(self.tau ** np.arange(horizon))
+        self.budget = self.eta * growth  # e_k, k = 1..T (T,)
+        self.c = np.vstack([np.zeros(model.n), self.s + self.budget[:, None]])  # (T+1, n)
+        super().__init__(model, safe_set, Q, R, horizon, **options)
 
     def _formulate(self):
         A, B, T, n, m = self.model.A, self.model.B, self.T, self.model.n, self.model.m
         F, b = self.safe_set.state.H, self.safe_set.state.h
         G, g = self.safe_set.inputs.H, self.safe_set.inputs.h
-        self._c = cp.Parameter(T, nonneg=True, name="c")
-        self.set_schedule(self._tau)
         self._X = [cp.Variable(((T - k + 1) * n, n), name=f"Phi_x{k}") for k in range(1, T + 1)]
         self._U = [cp.Variable(((T - k) * m, n), name=f"Phi_u{k}") for k in range(1, T)]
         cons, cost = self._nominal()
@@ -129,7 +123,7 @@ class RobustSLS(HorizonProblem):
             cp.vec(self._v @ G.T, order="C") + tight_u <= np.tile(g - exc_u - MARGIN, T),
         ]
         if self.model.eps_A > 0 or self.model.eps_B > 0:
-            cons.append(self._induction() <= self._c)
+            cons.append(self._induction() <= self.budget)
         if self.terminal_length:
             self.terminal = stationary_response(
                 self.model, self.safe_set, self.c[1], self.terminal_length, self.sigma_eta
@@ -162,13 +156,12 @@ class RobustSLS(HorizonProblem):
         return cons
 
     def _tightening(self, H: np.ndarray, Phis: list, first_t: int) -> cp.Expression:
-        """sum_k c_k |H Phi[t,k]| 1 for t = first_t .. first_t+T-1, stacked (T * rows(H),)."""
+        """sum_k |H Phi[t,k]| c_k for t = first_t .. first_t+T-1, stacked (T * rows(H),)."""
         p, total = H.shape[0], 0
         for k, Phi in enumerate(Phis, start=1):
             blocks = Phi.shape[0] // H.shape[1]
-            absrows = cp.sum(cp.abs(_blkdiag(H, blocks) @ Phi), axis=1)
-            placed = _placement((k - first_t) * p, blocks * p, self.T * p) @ absrows
-            total = total + self._c[k - 1] * placed
+            absrows = cp.abs(_blkdiag(H, blocks) @ Phi) @ self.c[k]
+            total = total + _placement((k - first_t) * p, blocks * p, self.T * p) @ absrows
         return total
 
     def _error_tightening(self, H: np.ndarray, responses: list, first_t: int) -> cp.Expression:
@@ -196,12 +189,13 @@ class RobustSLS(HorizonProblem):
         return out
 
     def _induction(self) -> cp.Expression:
-        """Bound (T,) on ||delta_{t+1}||_inf for t = 0..T-1 given ||delta_k|| <= c_k, k <= t."""
+        """Bound (T,) on the model-error part of |delta_{t+1}| for t = 0..T-1 given
+        |delta_k| <= c_k, k <= t (module)."""
         T, n, m = self.T, self.model.n, self.model.m
         eps_A, eps_B = self.model.eps_A, self.model.eps_B
         z_norm = cp.max(cp.abs(self._z[:T]), axis=1)
         v_norm = cp.max(cp.abs(self._v), axis=1)
-        bound = self.s + eps_A * z_norm + eps_B * v_norm
+        bound = eps_A * z_norm + eps_B * v_norm
         if self.eps_e.any():
             x_err = self._error_row_bound(self._state_error_responses(), n)
             u_err = self._error_row_bound(self._input_error_responses(), m)
@@ -221,14 +215,12 @@ class RobustSLS(HorizonProblem):
         return cp.max(cp.reshape(total, (T + 1, rows), order="C"), axis=1)[:T]
 
     def _row_bound(self, Phis: list, rows: int) -> cp.Expression:
-        """r_t = max_i sum_k c_k ||Phi[t,k]_(i,:)||_1 for t = 1..T-1, as a (T-1,) expression."""
+        """r_t = max_i sum_k |Phi[t,k]_(i,:)| c_k for t = 1..T-1, as a (T-1,) expression."""
         T, total = self.T, 0
         for k, Phi in enumerate(Phis[: T - 1], start=1):
             size = (T - k) * rows  # blocks t = k..T-1
-            absrows = cp.sum(cp.abs(Phi[:size]), axis=1)
-            total = total + self._c[k - 1] * (
-                _placement((k - 1) * rows, size, (T - 1) * rows) @ absrows
-            )
+            absrows = cp.abs(Phi[:size]) @ self.c[k]
+            total = total + _placement((k - 1) * rows, size, (T - 1) * rows) @ absrows
         return cp.max(cp.reshape(total, (T - 1, rows), order="C"), axis=1)
 
     def _h2_cost(self) -> cp.Expression:
@@ -259,6 +251,12 @@ class RobustSLS(HorizonProblem):
         return plan, cert
 
 
+def disturbance_part(model: UncertainModel, sigma_eta: np.ndarray) -> np.ndarray:
+    """s (n,): the part of each mismatch coordinate's bound that is there at any state,
+    sigma_w + |B| sigma_eta + eps_B ||sigma_eta||_inf (module)."""
+    return model.sigma_w + np.abs(model.B) @ sigma_eta + model.eps_B * float(np.max(sigma_eta))
+
+
 def check_terminal(length, tau, eps_e: np.ndarray, horizon) -> int:
     """`length` after checking that a problem with these settings can end in a stationary
     response of that length (0: none); ValueError naming the parameter otherwise."""
@@ -285,18 +283,16 @@ def certify(
     bound eps_e (n,) (default 0) in numpy (no solver)."""
     c, T = plan.delta_bound, plan.horizon
     eps_e = bound_vector("eps_e", eps_e, model.n)
-    s = model.sigma_w + inf_norm(model.B * sigma_eta) + model.eps_B * sigma_eta.max()
+    s = disturbance_part(model, sigma_eta)
     F, b = safe_set.state.H, safe_set.state.h
     G, g = safe_set.inputs.H, safe_set.inputs.h
     rows = response_rows(plan.Phi_x, plan.Phi_u, plan.A, c, eps_e)
     fx, fu = rows(F, "x"), rows(G, "u")  # (T+1, p), (T, q)
     rx, ru = rows(np.eye(model.n), "x"), rows(np.eye(model.m), "u")
     rx[0] += eps_e.max()  # x_0 = y_0 - e_0
-    bound = (
-        s
-        + model.eps_A * (np.abs(plan.z[:T]).max(axis=1) + rx[:T].max(axis=1))
-        + model.eps_B * (np.abs(plan.v).max(axis=1) + ru.max(axis=1))
-    )
+    model_error = model.eps_A * (np.abs(plan.z[:T]).max(axis=1) + rx[:T].max(axis=1))
+    model_error += model.eps_B * (np.abs(plan.v).max(axis=1) + ru.max(axis=1))
+    bound = s + model_error[:, None]  # (T, n)
     return Certificate(
         tau=tau,
         eta=eta,
@@ -319,16 +315,16 @@ def _tail_margin(plan: Plan, safe_set: SafeSet, sigma_eta: np.ndarray, s: float,
     M = tail.response.M
     late = range(max(1, T - len(M) + 1), T)
     gap = max((np.abs(plan.Phi_u[k:T, k] - M[: T - k]).max() for k in late), default=0.0)
-    if gap > STRUCTURE_TOL or np.ptp(c[1:]) > STRUCTURE_TOL:
+    if gap > STRUCTURE_TOL or np.ptp(c[1:], axis=0).max() > STRUCTURE_TOL:
         return -np.inf
-    early = np.abs(plan.Phi_x[T, 1 : late.start]).sum(axis=(0, 2)) * c[1]  # (n,), ~0
+    early = np.einsum("kij,j->i", np.abs(plan.Phi_x[T, 1 : late.start]), c[1])  # (n,), ~0
     defect = np.abs(plan.A @ plan.z[T] + plan.B @ tail.v_eq - plan.z[T])
     tube_x, tube_u = tail.response.tubes(safe_set, tail.response.bound(c[1] + defect + early))
     F, b = safe_set.state.H, safe_set.state.h
     G, g = safe_set.inputs.H, safe_set.inputs.h - np.abs(safe_set.inputs.H) @ sigma_eta
     state = np.min(b - F @ plan.z[T] - tube_x)
     inputs = np.min(g - G @ tail.v_eq - tube_u)
-    return float(min(state, inputs, c[1] * (1 + 1e-12) - s - eta))
+    return float(min(state, inputs, np.min(c[1] * (1 + 1e-12) - s - eta)))
 
 
 def error_responses(Phi_x: np.ndarray, Phi_u: np.ndarray, A: np.ndarray):
@@ -348,9 +344,9 @@ def error_responses(Phi_x: np.ndarray, Phi_u: np.ndarray, A: np.ndarray):
 def response_rows(Phi_x: np.ndarray, Phi_u: np.ndarray, A: np.ndarray, c, eps_e):
     """rows(H, "x" or "u"): the worst-case deviation of H x_t (or H u_t) from its nominal,
     sum_k c_k |H Phi[t,k]| 1 + sum_j |H Psi[t,j]| eps_e, as (..., t, rows of H). Phi with
-    leading batch axes allowed; c (T+1,) the schedule, eps_e (n,) the measurement error."""
+    leading batch axes allowed; c (T+1, n) the schedule, eps_e (n,) the measurement error."""
     Psi_x, Psi_u = error_responses(Phi_x, Phi_u, A)
-    on_deltas = np.outer(c, np.ones(A.shape[0]))  # (T+1, n): weight of column j of block k
+    on_deltas = c  # (T+1, n): weight of column j of block k
     on_errors = np.outer(np.ones(len(c)), eps_e)
     responses = {"x": (Phi_x, Psi_x), "u": (Phi_u, Psi_u)}
 

@@ -43,13 +43,13 @@ from .model import SafeSet, UncertainModel
 
 @dataclass(frozen=True)
 class StationaryResponse:
-    """R (N, n, n), M (N, m, n) (module), designed for the mismatch bound c (controller
+    """R (N, n, n), M (N, m, n) (module), designed for the mismatch bound c (n,) (controller
     units); residual = A R_{N-1} + B M_{N-1} (n, n); usage: the largest fraction of a
     constraint its tube takes at the bound c."""
 
     R: np.ndarray
     M: np.ndarray
-    c: float
+    c: np.ndarray
     residual: np.ndarray
     usage: float
 
@@ -75,10 +75,10 @@ class StationaryResponse:
 
 
 def stationary_response(
-    model: UncertainModel, safe_set: SafeSet, c: float, length: int, sigma_eta
+    model: UncertainModel, safe_set: SafeSet, c, length: int, sigma_eta
 ) -> StationaryResponse:
     """The stationary response of `length` steps with the smallest usage for mismatches
-    bounded by c (controller units); sigma_eta (m,) is the excitation the inputs keep room
+    bounded by c (n,) (controller units); sigma_eta (m,) is the excitation the inputs keep room
     for. R is rolled out from the solved M, so R_{i+1} = A R_i + B M_i exactly."""
     N = positive_int("terminal_length", length)
     A, B, n, m = model.A, model.B, model.n, model.m
@@ -89,8 +89,9 @@ def stationary_response(
     for i in range(N):
         R.append(A @ R[-1] + B @ M[i])
     usage = cp.Variable()
-    tube_x = sum(cp.abs(F @ Ri) @ np.full(n, c) for Ri in R[:N])
-    tube_u = sum(cp.abs(G @ Mi) @ np.full(n, c) for Mi in M)
+    c = np.broadcast_to(np.asarray(c, dtype=float), n)
+    tube_x = sum(cp.abs(F @ Ri) @ c for Ri in R[:N])
+    tube_u = sum(cp.abs(G @ Mi) @ c for Mi in M)
     constraints = [R[N] == 0, tube_x <= usage * b, tube_u <= usage * g]
     problem = cp.Problem(cp.Minimize(usage), constraints)
     problem.solve(solver="CLARABEL")
@@ -98,7 +99,7 @@ def stationary_response(
         found = "" if usage.value is None else f"; its tube takes {usage.value:.3g} of a constraint"
         raise ValueError(
             f"terminal_length: no stationary response of {N} steps inside the constraints for "
-            f"mismatches up to {c:.4g}{found}; a longer one, or a tighter model"
+            f"mismatches up to {np.round(c, 4)}{found}; a longer one, or a tighter model"
         )
     M_val = np.array([Mi.value for Mi in M])
     R_val = np.zeros((N, n, n))
@@ -106,4 +107,4 @@ def stationary_response(
     for i in range(N - 1):
         R_val[i + 1] = A @ R_val[i] + B @ M_val[i]
     residual = A @ R_val[-1] + B @ M_val[-1]
-    return StationaryResponse(R_val, M_val, float(c), residual, float(usage.value))
+    return StationaryResponse(R_val, M_val, c.copy(), residual, float(usage.value))

@@ -25,9 +25,10 @@ CONDITION_GROWTH = 10.0
 
 
 def encode(model: UncertainModel) -> np.ndarray:
-    """The /model values of a 3-state, 2-input model: A (row-major), B, eps_A, eps_B, sigma_w."""
+    """The /model values of a 3-state, 2-input model: A (row-major), B, eps_A, eps_B,
+    sigma_w (3)."""
     return np.concatenate(
-        [model.A.ravel(), model.B.ravel(), [model.eps_A, model.eps_B, model.sigma_w]]
+        [model.A.ravel(), model.B.ravel(), [model.eps_A, model.eps_B], model.sigma_w]
     )
 
 
@@ -37,7 +38,8 @@ def decode(values) -> UncertainModel:
     data = np.asarray(values, dtype=float)
     if data.shape != (SIZE,):
         raise ValueError(f"expected {SIZE} values ({', '.join(layouts.MODEL)}), got {data.size}")
-    return UncertainModel(data[:9].reshape(3, 3), data[9:15].reshape(3, 2), *map(float, data[15:]))
+    A, B = data[:9].reshape(3, 3), data[9:15].reshape(3, 2)
+    return UncertainModel(A, B, data[15], data[16], data[17:])
 
 
 def rejection(new: UncertainModel, trusted: UncertainModel) -> str:
@@ -47,8 +49,9 @@ def rejection(new: UncertainModel, trusted: UncertainModel) -> str:
             f"bounds grow: eps_A + eps_B = {new.eps_A + new.eps_B:.4g}, trusted "
             f"{trusted.eps_A + trusted.eps_B:.4g}"
         )
-    if new.sigma_w > trusted.sigma_w:
-        return f"bounds grow: sigma_w = {new.sigma_w:.4g}, trusted {trusted.sigma_w:.4g}"
+    if np.any(new.sigma_w > trusted.sigma_w):
+        grown, old = np.round(new.sigma_w, 4), np.round(trusted.sigma_w, 4)
+        return f"bounds grow: sigma_w = {grown}, trusted {old}"
     radius, trusted_radius = _spectral_radius(new.A), _spectral_radius(trusted.A)
     limit = max(1.0, trusted_radius) + trusted.eps_A
     if radius > limit:

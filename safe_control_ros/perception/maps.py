@@ -350,7 +350,7 @@ def _to_tensor(images: np.ndarray):
     """(N, 3, H, W) float tensor in [-1, 1], channels-last in memory like the images."""
     import torch
 
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    x = torch.from_numpy(np.array(images, order="C")).permute(0, 3, 1, 2).float()  # a copy
     return x / 127.5 - 1.0
 
 

@@ -5,9 +5,9 @@ error of about 0.24 in ||.||_inf (`model_error`): too coarse for robust control.
 is therefore the least-squares fit averaged over calibration runs (seeds not used for
 evaluation), expressed in the controller's coordinates x / state_scale, u / input_scale.
 Its error bound eps is the largest distance of a single run's fit from that average, and
-sigma_w the largest absolute one-step residual of the average model over all runs (the
-nonlinearity, the curvature jumps and the gusts). Point estimates: config/car.yaml adds a
-safety factor.
+sigma_w, per coordinate, the largest absolute one-step residual of the average model over
+all runs (the nonlinearity, the curvature jumps and the gusts). Point estimates:
+config/car.yaml adds a safety factor.
 
     python -m safe_control_ros.sim.calibrate --seeds 100 101 102 103 104 --duration 120
 """
@@ -43,10 +43,11 @@ def calibrate(sim: SimConfig, car: CarModelConfig, seeds, duration: float = 120.
     scale_B = Du / Dx[:, None]
     eps_A = max(inf_norm((r.estimate.A - A) * scale_A) for r in runs)
     eps_B = max(inf_norm((r.estimate.B - B) * scale_B) for r in runs)
-    residual = max(
-        np.abs((r.states[1:] - r.states[:-1] @ A.T - r.inputs @ B.T) / Dx).max() for r in runs
-    )
-    model = UncertainModel(A * scale_A, B * scale_B, eps_A, eps_B, float(residual))
+    residual = np.max(
+        [np.abs(r.states[1:] - r.states[:-1] @ A.T - r.inputs @ B.T).max(axis=0) for r in runs],
+        axis=0,
+    ) / Dx  # per coordinate (3,)
+    model = UncertainModel(A * scale_A, B * scale_B, eps_A, eps_B, residual)
     return Calibration(A=A, B=B, model=model)
 
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"prior_A: {fmt(cal.A)}")
     print(f"prior_B: {fmt(cal.B)}")
     m = cal.model
-    print(f"measured: eps_A {m.eps_A:.4f}, eps_B {m.eps_B:.4f}, sigma_w {m.sigma_w:.4f}")
+    print(f"measured: eps_A {m.eps_A:.4f}, eps_B {m.eps_B:.4f}, sigma_w {fmt(m.sigma_w)}")
 
 
 if __name__ == "__main__":

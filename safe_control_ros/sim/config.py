@@ -131,7 +131,8 @@ class CarModelConfig(Parameters):
     prior_B: tuple[float, ...] = param(kind=tuple, size=6)  # calibrated B, row-major
     eps_A0: float = param(low=0.0)  # bound on ||A_true - A_prior||_inf, controller coords
     eps_B0: float = param(low=0.0)  # bound on ||B_true - B_prior||_inf, controller coords
-    sigma_w: float = param(low=0.0)  # bound on ||w||_inf, controller coordinates
+    # bound on |w_i| per coordinate (e_y, e_psi, e_v), controller coordinates
+    sigma_w: tuple[float, ...] = param(kind=tuple, low=0.0, size=3)
     # m, rad, m/s: the controller works in x / state_scale
     state_scale: tuple[float, ...] = param((0.25, 0.7, 0.5), 0.0, size=3, open_low=True)
     wheelbase: float = param(0.325, 0.0, 5.0, open_low=True)  # m, rear to front axle
