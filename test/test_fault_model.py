@@ -4,6 +4,9 @@ lockstep, seeded."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from cyclonedds.core import Policy
@@ -12,12 +15,13 @@ from test_fault_solver import CAR, Probe, drive, violations
 from safe_control_ros.control.model import UncertainModel
 from safe_control_ros.launcher import CONFIG, parameters
 from safe_control_ros.nodes import layouts, model_update
+from safe_control_ros.nodes.builds import Builds
 from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.nodes.estimator_node import EstimatorNode
 from safe_control_ros.nodes.qos import LATCHED, RELIABLE
 from safe_control_ros.runtime import messages as msg
 from safe_control_ros.runtime.dds import qos_policies
-from safe_control_ros.runtime.inprocess import Runtime
+from safe_control_ros.runtime.inprocess import Node, Runtime
 from safe_control_ros.sim.lane_model import controller_instance
 
 PRIOR = controller_instance(CAR).model
@@ -179,3 +183,61 @@ def test_a_controller_started_later_gets_the_last_model():
     assert volatile == []
     durability = qos_policies(LATCHED, "std_msgs/msg/Float64MultiArray")[Policy.Durability]
     assert durability == Policy.Durability.TransientLocal
+
+
+def test_builds_run_beside_the_caller_and_come_back_in_order():
+    gate = threading.Event()
+    builds = Builds(background=True)
+    builds.submit("slow", lambda: gate.wait(10.0) and "first")
+    builds.submit("broken", lambda: 1 / 0)
+    assert builds.finished() == [] and builds.busy  # submit returned; the build waits
+    gate.set()
+    deadline = time.monotonic() + 10.0
+    done: list = []
+    while len(done) < 2 and time.monotonic() < deadline:
+        done += builds.finished()
+        time.sleep(0.01)
+    assert done[0] == ("slow", "first")
+    assert done[1][0] == "broken" and isinstance(done[1][1], ZeroDivisionError)
+    assert not builds.busy
+    inline = Builds(background=False)
+    inline.submit("now", lambda: 42)
+    assert inline.finished() == [("now", 42)]
+
+
+def test_model_update_is_built_off_the_control_path(monkeypatch):
+    """Not lockstep: the new model's planner is built in a worker thread that is held until
+    5 more control ticks have run (then simulated time is slowed to 2x real time while it
+    builds); every tick meanwhile plans and commands on the trusted model, and a tick after
+    the build swaps the new planner in."""
+    monkeypatch.setattr(Node, "LOCKSTEP", False)
+    schedule = {1.0: _with(**TIGHTER)}
+
+    class Graph(ControllerNode):
+        def __init__(self, node) -> None:
+            self.ticks, self.held = 0, threading.Event()
+            super().__init__(node)
+            self.sender = ModelSender(node, schedule)
+
+        def _problem(self, model, learning):
+            if model is not self.instance.model:  # the update's build, not the start-up
+                assert self.held.wait(10.0), "the control ticks stopped during the build"
+            return super()._problem(model, learning)
+
+        def on_tick(self) -> None:
+            super().on_tick()
+            self.ticks += 1
+            if self.builds.busy and self.ticks >= 16:  # 5 ticks after the update at 1.0 s
+                self.held.set()
+                time.sleep(0.05)  # simulated time runs at most 2x real time meanwhile
+
+    controller, probe = drive(Graph, duration=8.0)
+    ((t_accept, level, message, _),) = probe.diags["controller/model"]
+    assert (level, message) == (msg.OK, "model accepted")
+    assert t_accept >= 1.5  # not in the /model callback at 1.0 s: after >= 5 more ticks
+    assert controller.model.eps_A == pytest.approx(0.9 * PRIOR.eps_A)
+    ticks = [t for t, *_ in probe.diags["controller"]]
+    assert np.allclose(np.diff(ticks), 0.1)  # a command every period, build or not
+    assert len(probe.drives) == len(ticks)
+    assert {status for _, _, status, _ in probe.diags["controller"]} == {"optimal"}
+    assert violations(np.array(probe.lanes)) == 0

@@ -114,10 +114,10 @@ def faulty_controller(faults: dict[int, str]) -> type[ControllerNode]:
     solve takes 1.5 deadlines)."""
 
     class FaultyController(ControllerNode):
-        def _planner(self, model):
+        def _planner(self, model, learning):
             tick = lambda: round(self.now() / self.config.control_period)  # noqa: E731
             delay = 1.5 * self.config.deadline
-            return FaultyPlanner(super()._planner(model), faults, tick, delay)
+            return FaultyPlanner(super()._planner(model, learning), faults, tick, delay)
 
     return FaultyController
 

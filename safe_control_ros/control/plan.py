@@ -62,7 +62,6 @@ class Plan:
         defect = self.A @ self.z[T] + self.B @ self.tail.v_eq - self.z[T]
         return delta + defect + self.tail.response.residual @ earlier[k - N - 1]
 
-
     def shifted(self, delta: np.ndarray) -> Plan:
         """The plan one step on, from x_1 = z_1 + delta (n,), for a plan with a tail: the
         rest of this plan and one step of its tail, with the response to delta folded into

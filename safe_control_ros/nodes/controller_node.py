@@ -72,6 +72,7 @@ from ..sim.lane_model import (
     steering_feedforward,
 )
 from . import layouts, model_update
+from .builds import Builds
 from .controller_config import ControllerConfig
 from .qos import LATCHED, RELIABLE, SENSOR_DATA
 
@@ -145,8 +146,10 @@ class ControllerNode:
         self.excitation = Excitation(self.instance.sigma_eta, self.config.seed)
         self.perception = self.config.state_source == "perception"
         self.eps_e, self.region = self._measurement_error()
+        self.builds = Builds(background=not getattr(node, "LOCKSTEP", False))
+        self.latest = self.model  # the newest model whose planner is built or being built
         try:
-            self.planner = self._problem(self.model)
+            self.planner = self._problem(self.model, self.learning)
         except ValueError as err:
             raise ValueError(
                 f"controller: no robust plan for car_model (eps_A0, eps_B0, sigma_w) with "
@@ -213,14 +216,14 @@ class ControllerNode:
         eps_e = np.array([*self.config.measurement_bound, 0.0]) / scale
         return eps_e, np.array([*self.config.measurement_region, np.inf]) / scale
 
-    def _planner(self, model: UncertainModel) -> Planner:
+    def _planner(self, model: UncertainModel, learning: bool) -> Planner:
         """The robust SLS problem for `model` (output feedback for the perception error
-        bound, if any): the fast formulation (response library built here, a small QP per
-        step) or the generic reference."""
+        bound, if any; robust to the excitation while `learning`): the fast formulation
+        (response library built here, a small QP per step) or the generic reference."""
         inst = self.instance
         fast = self.config.formulation == "fast"
         options = {
-            "sigma_eta": inst.sigma_eta if self.learning else 0.0,
+            "sigma_eta": inst.sigma_eta if learning else 0.0,
             "tau": self.config.tau,
             "terminal_length": self.config.terminal_length,
         } | ({"design_ref": self.x_ref} if fast else {})
@@ -234,11 +237,11 @@ class ControllerNode:
         stop = np.array([0.0, self.car.accel_min]) / self.input_scale
         return MeasurementGuard(test, hold_steps, stop)
 
-    def _problem(self, model: UncertainModel) -> DeadlinePlanner:
-        """`_planner(model)` under the deadline, after a first solve from the reference
-        (compiles the problem off the control loop); ValueError if it finds no plan."""
+    def _problem(self, model: UncertainModel, learning: bool) -> DeadlinePlanner:
+        """`_planner(model, learning)` under the deadline, after a first solve from the
+        reference (compiles the problem); ValueError if it finds no plan."""
         try:
-            planner = self._planner(model)
+            planner = self._planner(model, learning)
             sol = planner.solve(self.x_ref, self.x_ref)
         except Exception as err:  # whatever the model does to the build: no planner
             raise ValueError(f"planner build failed: {err!r}") from None
@@ -319,23 +322,44 @@ class ControllerNode:
         return self.lane
 
     def on_model(self, model) -> None:
-        """Switch to a new model estimate if it passes `model_update.rejection` and its
-        planner finds a plan; otherwise keep the trusted model."""
-        t = self.now()
+        """A new model estimate that passes `model_update.rejection` gets its planner built
+        off the control path (`builds`); the tick swaps it in once it finds a plan."""
         try:
             new = model_update.decode(model.data)
             reason = model_update.rejection(new, self.model)
             if reason:
                 raise ValueError(reason)
-            planner = self._problem(new)
         except ValueError as err:
             self.log.error(f"/model rejected: {err}")
-            self._diagnose_model(t, msg.WARN, f"model rejected: {err}", self.model)
+            self._diagnose_model(self.now(), msg.WARN, f"model rejected: {err}", self.model)
             return
-        self.model, self.planner, self.recovery = new, planner, self._recovery(new)
-        self.controller.set_problem(planner)
-        self.log.info(f"model: eps_A {new.eps_A:.4f}, eps_B {new.eps_B:.4f}")
-        self._diagnose_model(t, msg.OK, "model accepted", new)
+        self._rebuild(new, "model")
+        self._adopt_builds(self.now())  # done already in a lockstep runtime
+
+    def _rebuild(self, model: UncertainModel, why: str) -> None:
+        """Build the planner for `model` (and the current learning phase) off the path."""
+        self.latest, learning = model, self.learning
+        self.builds.submit((model, why), lambda: self._problem(model, learning))
+
+    def _adopt_builds(self, t: float) -> None:
+        """Swap in the planners built since the last tick (in the order they were asked
+        for), between two control steps; a build that found no plan changes nothing."""
+        for (model, why), result in self.builds.finished():
+            if isinstance(result, Exception):
+                self.latest = self.model if self.latest is model else self.latest
+                if why == "model":
+                    self.log.error(f"/model rejected: {result}")
+                    self._diagnose_model(t, msg.WARN, f"model rejected: {result}", self.model)
+                else:
+                    self.log.error(f"{why}: planner kept: {result}")
+                continue
+            self.model, self.planner, self.recovery = model, result, self._recovery(model)
+            self.controller.set_problem(result)
+            if why == "model":
+                self.log.info(f"model: eps_A {model.eps_A:.4f}, eps_B {model.eps_B:.4f}")
+                self._diagnose_model(t, msg.OK, "model accepted", model)
+            else:
+                self.log.info(f"{why}: planner swapped")
 
     def on_tick(self) -> None:
         t = self.now()
@@ -343,6 +367,7 @@ class ControllerNode:
             self.start = t  # ROS time need not start at 0
         if self.learning and t - self.start >= self.config.learning_duration:
             self._end_learning()
+        self._adopt_builds(t)
         state = self.measured_state(t)
         if state is None:
             reason = {"lane_state": self.lane_rejected} if self.lane_rejected else {}
@@ -395,17 +420,16 @@ class ControllerNode:
         )
 
     def _end_learning(self) -> None:
-        """Excitation off; plan without it (the learning-phase planner, robust to the
-        excitation, stays if that fails)."""
+        """Excitation off now; a planner without it is built off the path (the learning-
+        phase planner, robust to the excitation, drives meanwhile and stays if that fails)."""
         self.learning = False
         self.controller.excitation = None
-        try:
-            self.planner = self._problem(self.model)
-        except ValueError as err:
-            self.log.error(f"learning phase over, learning-phase planner kept: {err}")
-            return
-        self.controller.set_problem(self.planner)
         self.log.info("learning phase over: excitation off")
+        self._rebuild(self.latest, "learning phase over")
+
+    def destroy(self) -> None:
+        """Drop planner builds not yet started (the runtime calls this at shutdown)."""
+        self.builds.shutdown()
 
     def _speed_reference(self, e_v: float) -> tuple[float, float]:
         """This tick's speed reference as an offset from car_model.speed (m/s, <= 0), given

@@ -41,6 +41,8 @@ class Publisher:
 class Node(NodeBase):
     """One node of the in-process graph (the subset of rclpy.node.Node we use)."""
 
+    LOCKSTEP = True  # simulated time stands still while a callback runs
+
     def __init__(self, runtime: Runtime, name: str, overrides: dict[str, Any]) -> None:
         super().__init__(name, overrides)
         self._runtime = runtime

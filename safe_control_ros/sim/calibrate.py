@@ -43,10 +43,13 @@ def calibrate(sim: SimConfig, car: CarModelConfig, seeds, duration: float = 120.
     scale_B = Du / Dx[:, None]
     eps_A = max(inf_norm((r.estimate.A - A) * scale_A) for r in runs)
     eps_B = max(inf_norm((r.estimate.B - B) * scale_B) for r in runs)
-    residual = np.max(
-        [np.abs(r.states[1:] - r.states[:-1] @ A.T - r.inputs @ B.T).max(axis=0) for r in runs],
-        axis=0,
-    ) / Dx  # per coordinate (3,)
+    residual = (
+        np.max(
+            [np.abs(r.states[1:] - r.states[:-1] @ A.T - r.inputs @ B.T).max(axis=0) for r in runs],
+            axis=0,
+        )
+        / Dx
+    )  # per coordinate (3,)
     model = UncertainModel(A * scale_A, B * scale_B, eps_A, eps_B, residual)
     return Calibration(A=A, B=B, model=model)
 
