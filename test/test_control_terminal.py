@@ -262,3 +262,14 @@ def test_constant_budget_is_feasible_where_a_growing_one_is_not(horizon, scale):
 
     assert status(0.0) == "optimal"
     assert status(0.3) != "optimal"
+
+
+def test_a_start_outside_the_safe_set_has_no_plan():
+    """Without induction rows (tau = 0) the fast formulation checks that the first
+    mismatch's budget covers x0: from outside the safe set neither formulation plans."""
+    outside = np.array([1.05, 0.0, 0.0])
+    fast = FastRobustSLS(CAR.model, CAR.safe_set, CAR.Q, CAR.R, 5, tau=0.0)
+    sol = fast.solve(outside)
+    assert sol.status == "infeasible" and "outside the safe set" in sol.message
+    assert fast.solve(np.array([0.95, 0.0, 0.0])).status == "optimal"
+    assert RobustSLS(CAR.model, CAR.safe_set, CAR.Q, CAR.R, 5, tau=0.0).solve(outside).plan is None

@@ -251,7 +251,9 @@ class FastRobustSLS:
             return FastCore(model, P, s, h2_weight, lib, None, {}, {}, none, none, none)
         F, b = self.safe_set.state.H, self.safe_set.state.h
         G, g = self.safe_set.inputs.H, self.safe_set.inputs.h
-        robust = model.eps_A > 0 or model.eps_B > 0
+        # With a constant budget (tau = 0) the induction follows from the constraints (sls
+        # module): no rows for it, only the check of x0 in `solve`.
+        robust = (model.eps_A > 0 or model.eps_B > 0) and lib.tau > 0
         c = lib.c
         # Candidate i's tightenings (t, rows, i) and row spreads for the schedule c.
         rows = response_rows(lib.Phi_x, lib.Phi_u, model.A, c, self.eps_e)
@@ -352,6 +354,9 @@ class FastRobustSLS:
         if core.solver is None:
             message = "no design point was feasible: the robust problem is infeasible"
             return Solution("infeasible", None, None, time.perf_counter() - start, message)
+        if not self._covered(core, x0):
+            message = "x0 outside the safe set: the mismatch budget does not cover it"
+            return Solution("infeasible", None, None, time.perf_counter() - start, message)
         var, rows = core.variables, core.rows
         rhs = core.rhs.copy()
         rhs[rows["dyn"].start : rows["dyn"].start + model.n] = model.A @ x0
@@ -375,6 +380,13 @@ class FastRobustSLS:
         if not cert.verified:
             return Solution("failed", None, cert, elapsed, "solution failed verification")
         return Solution("optimal", plan, cert, elapsed, "" if status == "Solved" else status)
+
+    def _covered(self, core: FastCore, x0: np.ndarray) -> bool:
+        """Whether the first mismatch's budget covers x0 when the QP has no induction rows
+        (tau = 0): the true state's ||x_0||_inf (measured plus eps_e) within the safe set's."""
+        if "induction" in core.rows or core.model.eps_A == 0:
+            return True
+        return np.abs(x0).max() + self.eps_e.max() <= self.safe_set.state.max_inf_norm
 
     def _extract(self, core: FastCore, x0, r, x) -> tuple[Plan, Certificate]:
         """The plan for the QP solution x; z and Phi_x follow exactly from (v, Phi_u)."""

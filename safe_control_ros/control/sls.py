@@ -23,8 +23,10 @@ The budget e_k = eta (1 + tau + ... + tau^{k-1}) is fixed before the solve, so t
 is convex. eta = eps_A max||x|| + eps_B max||u|| over the safe set is the most model error
 one step can add, so c_1 covers the first step from any safe state; tau in [0, 1] lets the
 budget grow along the horizon. With tau = 0 the schedule is constant, c_k = s + eta: then the
-induction holds whenever the states and inputs stay in the safe set, and a plan shifted by
-one step keeps its budget, which the terminal ingredient (`terminal`) needs for recursive
+induction holds whenever the states and inputs stay in the safe set (max ||x_t|| over the
+tube is max_i (|z_t,i| + its deviation), at most max||x|| over the safe set; the real-time
+formulation then drops its induction rows and checks x_0 only), and a plan shifted by one
+step keeps its budget, which the terminal ingredient (`terminal`) needs for recursive
 feasibility.
 
 Output feedback (`eps_e`): the controller sees y_t = x_t + e_t, |e_t,i| <= eps_e_i, instead
@@ -290,8 +292,9 @@ def certify(
     fx, fu = rows(F, "x"), rows(G, "u")  # (T+1, p), (T, q)
     rx, ru = rows(np.eye(model.n), "x"), rows(np.eye(model.m), "u")
     rx[0] += eps_e.max()  # x_0 = y_0 - e_0
-    model_error = model.eps_A * (np.abs(plan.z[:T]).max(axis=1) + rx[:T].max(axis=1))
-    model_error += model.eps_B * (np.abs(plan.v).max(axis=1) + ru.max(axis=1))
+    # max ||x_t||_inf over the tube is max_i (|z_t,i| + its deviation), likewise for u
+    model_error = model.eps_A * (np.abs(plan.z[:T]) + rx[:T]).max(axis=1)
+    model_error += model.eps_B * (np.abs(plan.v) + ru).max(axis=1)
     bound = s + model_error[:, None]  # (T, n)
     return Certificate(
         tau=tau,
@@ -359,7 +362,7 @@ def response_rows(Phi_x: np.ndarray, Phi_u: np.ndarray, A: np.ndarray, c, eps_e)
 
 def _weighted_rows(H: np.ndarray, Phi: np.ndarray, W: np.ndarray) -> np.ndarray:
     """sum_{k,j} W[k,j] |(H Phi[t,k])_(p,j)|, (..., t, p), for Phi (..., t, k, r, j)."""
-    return np.einsum("...tkpj,kj->...tp", np.abs(np.einsum("pr,...tkrj->...tkpj", H, Phi)), W)
+    return (np.abs(H @ Phi) * W[:, None, :]).sum(axis=(-3, -1))
 
 
 def _stack_below(M: cp.Expression, rows: int) -> cp.Expression:

@@ -27,9 +27,11 @@ feedback saturated to the input limits, without a certificate (status "emergency
 ERROR); the reason is in solve_status / solve_message. Python cannot interrupt a running
 solve, so lateness is measured when it returns and a late plan is dropped, never applied
 or kept; a solve that never returns stops the commands and the car's watchdog brakes. A
-/model update is decoded and checked against the trusted model (`model_update`) and its
-planner must find a plan from the reference; otherwise it is rejected (logged, level
-WARN) and the trusted model stays. When the car is slower than the safe set allows
+/model update is decoded and checked against the trusted model (`model_update`); its
+planner is then built off the control path (a worker thread, `builds`; inline in a lockstep
+runtime) and swapped in between two ticks once it finds a plan from the reference;
+otherwise it is rejected (logged, level WARN) and the trusted model stays. The ticks go
+on with the trusted planner meanwhile. When the car is slower than the safe set allows
 (|e_v| > e_v_max from below: starting from rest, or after a watchdog stop) the speed
 reference restarts at the car's speed and ramps up at `resume_accel` (fed forward) to
 car_model.speed; the controller keeps e_v within the safe set around that reference.
