@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from safe_control_ros.launcher import CONFIG, RECORDED, DdsGraph, parameters
+from safe_control_ros.nodes import layouts
 from safe_control_ros.nodes.controller_config import ControllerConfig
 from safe_control_ros.runtime import messages as msg
 from safe_control_ros.runtime.dds import Tap, TapSample
@@ -122,7 +123,7 @@ def analyse(
     status = {}  # stamp -> controller status values, with the status message
     for s in by_topic["/diagnostics"]:
         for st in s.msg.status:
-            if st.name == "controller":
+            if st.name == layouts.PLANNER_STATUS:
                 values = {kv.key: kv.value for kv in st.values}
                 status[_stamp(s.msg.header)] = values | {"message": st.message}
     written = collections.defaultdict(list)  # s of a sample (as reported) -> write times

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .control.loop import LoopLog
+from .nodes import layouts
 from .runtime import messages as msg
 from .sim.config import CarModelConfig
 from .sim.lane_model import input_scale
@@ -28,11 +29,11 @@ class Monitor:
     def on_diagnostics(self, diag) -> None:
         for status in diag.status:
             values = {kv.key: kv.value for kv in status.values}
-            if status.name == "controller" and "solve_time_ms" in values:
+            if status.name == layouts.PLANNER_STATUS and "solve_time_ms" in values:
                 self.log.statuses.append(status.message)
                 self.log.solve_times.append(float(values["solve_time_ms"]) * 1e-3)
                 self.log.learning.append(values["learning"] == "True")
-            elif status.name == "estimator" and "eps_A" in values:
+            elif status.name == layouts.FIT_STATUS and "eps_A" in values:
                 entry = (int(values["samples"]), float(values["eps_A"]), float(values["eps_B"]))
                 self.log.eps.append(entry)
 

@@ -106,7 +106,7 @@ def test_speed_ramp_after_a_stop_stays_in_the_box():
     finally:
         sim.destroy()
     assert len(inputs.rows) == 70 + 70 and inputs.inside()
-    clipped = [t for t, _, _, values in probe.diags["controller"] if "input" in values]
+    clipped = [t for t, _, _, values in probe.diags[layouts.PLANNER_STATUS] if "input" in values]
     assert clipped and min(clipped) >= 9.0  # the ramp's first ticks ask for more
     accel = np.array([d.drive.acceleration for d in probe.drives])
     assert accel.max() <= CAR.accel_max + 1e-6

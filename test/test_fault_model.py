@@ -90,7 +90,7 @@ def test_controller_rejects_bad_model_updates_and_keeps_the_trusted_model():
             self.history.append(self.model)
 
     controller, probe = drive(Graph, duration=1.0 + 0.5 * len(times))
-    events = probe.diags["controller/model"]
+    events = probe.diags[layouts.MODEL_STATUS]
     assert len(events) == len(times) == len(controller.history)
     for (name, (_, reason)), (_, level, message, _), trusted in zip(
         BAD_UPDATES.items(), events, controller.history, strict=False
@@ -103,7 +103,7 @@ def test_controller_rejects_bad_model_updates_and_keeps_the_trusted_model():
     assert controller.history[-2].eps_A == pytest.approx(0.9 * PRIOR.eps_A)
     assert again == msg.WARN and "bounds grow" in grown  # relative to the new trusted model
     assert controller.model is controller.history[-2]
-    assert {status for _, _, status, _ in probe.diags["controller"]} == {"optimal"}
+    assert {status for _, _, status, _ in probe.diags[layouts.PLANNER_STATUS]} == {"optimal"}
     assert violations(np.array(probe.lanes)) == 0
 
 
@@ -142,7 +142,7 @@ def test_estimator_publishes_only_trusted_models(result, published, message):
         msg.Float64MultiArray, "/model", models.append
     )
     runtime.spin_until(estimator.config.refit_period)
-    (_, level, status, _) = probe.diags["estimator"][0]
+    (_, level, status, _) = probe.diags[layouts.FIT_STATUS][0]
     assert message in status
     assert len(models) == int(published)
     assert level == (msg.OK if published or message == "kept" else msg.WARN)
@@ -232,12 +232,12 @@ def test_model_update_is_built_off_the_control_path(monkeypatch):
                 time.sleep(0.05)  # simulated time runs at most 2x real time meanwhile
 
     controller, probe = drive(Graph, duration=8.0)
-    ((t_accept, level, message, _),) = probe.diags["controller/model"]
+    ((t_accept, level, message, _),) = probe.diags[layouts.MODEL_STATUS]
     assert (level, message) == (msg.OK, "model accepted")
     assert t_accept >= 1.5  # not in the /model callback at 1.0 s: after >= 5 more ticks
     assert controller.model.eps_A == pytest.approx(0.9 * PRIOR.eps_A)
-    ticks = [t for t, *_ in probe.diags["controller"]]
+    ticks = [t for t, *_ in probe.diags[layouts.PLANNER_STATUS]]
     assert np.allclose(np.diff(ticks), 0.1)  # a command every period, build or not
     assert len(probe.drives) == len(ticks)
-    assert {status for _, _, status, _ in probe.diags["controller"]} == {"optimal"}
+    assert {status for _, _, status, _ in probe.diags[layouts.PLANNER_STATUS]} == {"optimal"}
     assert violations(np.array(probe.lanes)) == 0

@@ -17,6 +17,7 @@ from test_fault_solver import CAR, Probe, violations
 from test_runtime_dds import LOOPBACK, _domain
 
 from safe_control_ros.launcher import CONFIG, RECORDED, DdsGraph, parameters
+from safe_control_ros.nodes import layouts
 from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.nodes.sim_node import SimNode
 from safe_control_ros.runtime.dds import Tap
@@ -85,7 +86,7 @@ def test_watchdog_stops_the_car_and_a_new_controller_resumes(kill, resume):
         floor[back:] = False
         # the stop can leave the car outside the robust plans' reach (heading held past the
         # arc): the emergency status's saturated LQR steers back while the speed ramps up
-        statuses = [m for t, _, m, _ in probe.diags["controller"] if t >= (back + 1) / 10]
+        statuses = [m for t, _, m, _ in probe.diags[layouts.PLANNER_STATUS] if t >= (back + 1) / 10]
         assert statuses and set(statuses) == {"optimal"}
     assert violations(lanes, speed_floor=floor) == 0
     print(f"\nkill at {kill} s: brake onset {onset:.2f} s, standstill {standstill:.2f} s")
@@ -178,7 +179,7 @@ def test_killed_controller_process_stops_the_car_and_a_restart_resumes(tmp_path,
         for s in samples
         if s.topic == "/diagnostics" and s.source_time > restarted
         for st in s.msg.status
-        if st.name == "controller"
+        if st.name == layouts.PLANNER_STATUS
     ]
     assert statuses.count("optimal") >= 30 and "emergency" not in statuses
     print(

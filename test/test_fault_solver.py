@@ -13,6 +13,7 @@ import numpy as np
 from safe_control_ros.control.plan import Solution
 from safe_control_ros.control.receding import Planner
 from safe_control_ros.launcher import CONFIG, parameters
+from safe_control_ros.nodes import layouts
 from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.nodes.sim_node import SimNode
 from safe_control_ros.runtime import messages as msg
@@ -59,7 +60,7 @@ class Probe:
 
     def controller(self) -> dict[int, tuple]:
         """Controller status per tick number (time / 0.1 s)."""
-        return {round(t * 10): rest for t, *rest in self.diags["controller"]}
+        return {round(t * 10): rest for t, *rest in self.diags[layouts.PLANNER_STATUS]}
 
 
 def drive(controller_class=ControllerNode, duration: float = 12.0, params=None, between=None):

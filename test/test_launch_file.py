@@ -17,6 +17,7 @@ from safe_control_ros.graph import (
     with_perception,
 )
 from safe_control_ros.launcher import NODES, build
+from safe_control_ros.nodes import layouts
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "car.launch.py"
@@ -83,5 +84,5 @@ def test_perception_graph_with_the_car_config_builds_and_plans():
     finally:
         jobs["sim"].destroy()
     assert jobs["controller"].perception
-    statuses = [message for _, _, message, _ in probe.diags["controller"]]
+    statuses = [message for _, _, message, _ in probe.diags[layouts.PLANNER_STATUS]]
     assert len(statuses) == 20 and set(statuses) == {"optimal"}

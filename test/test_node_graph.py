@@ -43,8 +43,12 @@ def test_graph_drives_the_car_safely_while_learning():
     assert np.all(np.abs(lanes[:, 1]) <= car.e_y_max)
     assert np.all(np.abs(lanes[:, 2]) <= car.e_psi_max)
     assert np.all(np.abs(lanes[:, 3]) <= car.e_v_max)
-    assert set(_statuses(seen, "controller")) == {"optimal"}
-    assert len(_statuses(seen, "estimator")) == 4  # every refit period
+    assert set(_statuses(seen, layouts.PLANNER_STATUS)) == {"optimal"}
+    assert len(_statuses(seen, layouts.FIT_STATUS)) == 4  # every refit period
+    statuses = [s for d in seen["diag"] for s in d.status]
+    assert {s.name for s in statuses} == {layouts.PLANNER_STATUS, layouts.FIT_STATUS}
+    assert {s.name.split(": ")[0] for s in statuses} == {"controller", "estimator"}
+    assert {s.hardware_id for s in statuses} == {car.hardware_id} == {"racecar"}
     assert jobs["estimator"].learner.samples == 199
     assert len(seen["plan"][-1].poses) == jobs["controller"].config.horizon + 1
     steering = np.array([m.drive.steering_angle for m in seen["drive"]])
@@ -58,7 +62,7 @@ def test_controller_without_state_sends_no_command():
     _, seen = _probe(runtime)
     runtime.spin_until(1.0)
     assert seen["drive"] == []
-    assert set(_statuses(seen, "controller")) == {"no recent /lane_state: no command"}
+    assert set(_statuses(seen, layouts.PLANNER_STATUS)) == {"no recent /lane_state: no command"}
 
 
 def test_controller_ignores_malformed_state_and_model():
@@ -98,7 +102,8 @@ def test_controller_uses_the_fast_formulation_by_default_and_the_generic_on_requ
         _, seen = _probe(runtime)
         runtime.spin_until(2.0)
         assert isinstance(jobs["controller"].planner.planner, cls)
-        assert set(_statuses(seen, "controller")) == {"optimal"} and len(seen["drive"]) == 20
+        assert set(_statuses(seen, layouts.PLANNER_STATUS)) == {"optimal"}
+        assert len(seen["drive"]) == 20
         jobs["sim"].destroy()
     assert ControllerConfig().formulation == "fast"
 

@@ -6,8 +6,9 @@ steering = feed-forward atan(L kappa) + feedback, acceleration, and the speed se
 that acceleration reaches one period on, never below 0), /cmd_vel (TwistStamped with that
 set-point, for robots that take velocity commands), /controller/input (layouts.CONTROL_INPUT, the
 applied input in controller coordinates), /plan (nav_msgs/Path of the nominal plan in
-the lane frame: x = arc length ahead, y = e_y) and /diagnostics (status "controller":
-solve time and status, tau, margins; status "controller/model": model updates). During
+the lane frame: x = arc length ahead, y = e_y) and /diagnostics (status "controller:
+planner": solve time and status, tau, margins; "controller: model": model updates;
+hardware_id car_model.hardware_id). During
 the first `learning_duration` s it adds bounded excitation and plans for it. A state
 older than `state_timeout`, non-finite, physically impossible (beyond `plausible_state`)
 or frozen (the arc length of the last one while the car moves) gets no command (the car's
@@ -465,7 +466,7 @@ class ControllerNode:
         measurement: str = "",
         extra: dict[str, str] | None = None,
     ) -> None:
-        """Status "controller"; with the step, the state it was taken from, the speed
+        """Status layouts.PLANNER_STATUS; with the step, the state it was taken from, the speed
         reference (as an offset from car_model.speed, m/s), with perception what became
         of the measurement, and `extra` values."""
         values = {"status": message} | (extra or {})
@@ -493,11 +494,17 @@ class ControllerNode:
                     "state_margin": f"{c.state_margin:.4f}",
                     "input_margin": f"{c.input_margin:.4f}",
                 }
-        self.diag_pub.publish(msg.diagnostics(t, "controller", level, message, values))
+        status = msg.diagnostics(
+            t, layouts.PLANNER_STATUS, level, message, values, self.car.hardware_id
+        )
+        self.diag_pub.publish(status)
 
     def _diagnose_model(self, t: float, level: int, message: str, model: UncertainModel) -> None:
         values = {"eps_A": f"{model.eps_A:.4f}", "eps_B": f"{model.eps_B:.4f}"}
-        self.diag_pub.publish(msg.diagnostics(t, "controller/model", level, message, values))
+        status = msg.diagnostics(
+            t, layouts.MODEL_STATUS, level, message, values, self.car.hardware_id
+        )
+        self.diag_pub.publish(status)
 
 
 def main(args: list[str] | None = None) -> None:

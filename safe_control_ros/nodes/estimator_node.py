@@ -81,7 +81,7 @@ class EstimatorNode:
         except (ValueError, ArithmeticError) as err:  # e.g. a singular or non-finite fit
             self.log.error(f"refit failed: {err}")
             message = f"refit failed, last model kept: {err}"
-            self.diag_pub.publish(msg.diagnostics(t, "estimator", msg.WARN, message, values))
+            self._diagnose(t, msg.WARN, message, values)
             return
         bounds = self.learner.last_bounds
         if bounds is not None:
@@ -97,7 +97,13 @@ class EstimatorNode:
                 self.model_pub.publish(msg.array(model_update.encode(model), layouts.MODEL))
                 self.log.info(f"published tighter model: eps_A {model.eps_A:.4f}")
                 message = "model published"
-        self.diag_pub.publish(msg.diagnostics(t, "estimator", level, message, values))
+        self._diagnose(t, level, message, values)
+
+    def _diagnose(self, t: float, level: int, message: str, values: dict[str, str]) -> None:
+        status = msg.diagnostics(
+            t, layouts.FIT_STATUS, level, message, values, self.car.hardware_id
+        )
+        self.diag_pub.publish(status)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -194,14 +194,15 @@ def pose_stamped(t: float, frame_id: str, x: float, y: float, yaw: float) -> Pos
 
 
 def diagnostics(
-    t: float, name: str, level: int, message: str, values: dict[str, str]
+    t: float, name: str, level: int, message: str, values: dict[str, str], hardware_id: str
 ) -> DiagnosticArray:
-    """diagnostic_msgs/DiagnosticArray with one status (level 0 OK, 1 WARN, 2 ERROR)."""
+    """diagnostic_msgs/DiagnosticArray with one status (level 0 OK, 1 WARN, 2 ERROR) of the
+    component `name` of the device `hardware_id`."""
     status = DiagnosticStatus(
         level=bytes([level]) if ROS else np.uint8(level),  # a byte field: bytes in rclpy
         name=name,
         message=message,
-        hardware_id="",
+        hardware_id=hardware_id,
         values=[KeyValue(key=k, value=v) for k, v in values.items()],
     )
     return DiagnosticArray(header=header(t, ""), status=[status])

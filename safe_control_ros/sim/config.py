@@ -133,6 +133,7 @@ class CarModelConfig(Parameters):
     eps_B0: float = param(low=0.0)  # bound on ||B_true - B_prior||_inf, controller coords
     # bound on |w_i| per coordinate (e_y, e_psi, e_v), controller coordinates
     sigma_w: tuple[float, ...] = param(kind=tuple, low=0.0, size=3)
+    hardware_id: str = param("racecar")  # the car in /diagnostics (hardware_id)
     # m, rad, m/s: the controller works in x / state_scale
     state_scale: tuple[float, ...] = param((0.25, 0.7, 0.5), 0.0, size=3, open_low=True)
     wheelbase: float = param(0.325, 0.0, 5.0, open_low=True)  # m, rear to front axle
