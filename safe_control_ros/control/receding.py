@@ -116,7 +116,8 @@ class RecedingHorizon:
     def _record(self, delta: np.ndarray) -> None:
         """Keep the mismatch of the plan's next step as the plan feeds it back."""
         k = len(self._deltas) + 1
-        self._deltas.append(self._plan.pseudo_delta(k, np.array(self._deltas), delta))
+        earlier = np.array(self._deltas).reshape(-1, delta.size)
+        self._deltas.append(self._plan.pseudo_delta(k, earlier, delta))
 
     def _covers(self, t: int) -> bool:
         """Whether the current plan is certified at its step t."""
