@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 
 from safe_control_ros.launcher import CONFIG, NODES, main, parameters
+from safe_control_ros.nodes.controller_config import ControllerConfig
 from safe_control_ros.nodes.perception_node import PerceptionNode
 from safe_control_ros.paramfile import ALL_NODES
+from safe_control_ros.runtime import parameters as runtime_parameters
 from safe_control_ros.runtime.inprocess import Runtime
 from safe_control_ros.schema import Parameters
 
@@ -224,3 +226,30 @@ def test_node_process_with_a_bad_file_exits_with_one_error_line(tmp_path):
         "[ERROR] [safe_control_ros.runtime.dds]: controller.tau: expected a number in "
         "[0.0, 1.0], got -1"
     ], run.stderr
+
+
+class _Descriptor:
+    """Stands in for rcl_interfaces' ParameterDescriptor and FloatingPointRange."""
+
+    def __init__(self, **fields_: Any) -> None:
+        self.__dict__.update(fields_)
+
+
+def test_every_parameter_is_declared_read_only_under_ros(monkeypatch):
+    """The nodes read their parameters once, so under rclpy each is declared read-only:
+    `ros2 param set` is refused ("Trying to set a read-only parameter") instead of
+    reporting success and changing nothing."""
+    monkeypatch.setattr(runtime_parameters, "ParameterDescriptor", _Descriptor)
+    monkeypatch.setattr(runtime_parameters, "FloatingPointRange", _Descriptor)
+    seen: dict[str, Any] = {}
+    node = Runtime(parameters(CONFIG / "car.yaml", "oval")).create_node("controller")
+    declare = node.declare_parameter
+
+    def recording(name, value=None, descriptor=None):
+        seen[name] = descriptor
+        return declare(name, value, descriptor)
+
+    monkeypatch.setattr(node, "declare_parameter", recording)
+    runtime_parameters.declare_config(node, ControllerConfig)
+    assert set(seen) == {f.name for f in fields(ControllerConfig)}
+    assert all(d.read_only and d.name == name for name, d in seen.items())

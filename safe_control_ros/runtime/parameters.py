@@ -2,7 +2,7 @@
 
 A config dataclass (see `safe_control_ros.sim.config`) lists every parameter with its
 default and allowed range; `declare_config` declares each on the node (under the class's
-PREFIX) with a descriptor, reads the values back (so launch files and parameter files
+PREFIX) with a read-only descriptor, reads the values back (so launch files and parameter files
 apply) and builds the dataclass, which raises ValueError naming the parameter and the
 allowed range.
 """
@@ -36,12 +36,17 @@ def declare_config(node, cls):
 
 
 def _descriptor(name: str, rule: Mapping[str, Any]):
-    """A ParameterDescriptor with the range of `rule` (None without ROS 2)."""
+    """A read-only ParameterDescriptor with the range of `rule` (None without ROS 2): the
+    nodes read their parameters once at start-up, so `ros2 param set` is refused with
+    "read-only" rather than reported as applied."""
     if ParameterDescriptor is None:
         return None
     low, high = rule.get("low", -math.inf), rule.get("high", math.inf)
     descriptor = ParameterDescriptor(
-        name=name, description=f"allowed range [{low}, {high}]", dynamic_typing=True
+        name=name,
+        description=f"allowed range [{low}, {high}]; read at start-up",
+        dynamic_typing=True,
+        read_only=True,
     )
     if rule.get("kind") is float and math.isfinite(low) and math.isfinite(high):
         descriptor.floating_point_range = [FloatingPointRange(from_value=low, to_value=high)]
