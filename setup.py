@@ -13,11 +13,14 @@ setup(
     license="BSD-3-Clause",
     python_requires=">=3.10",
     packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    # safe_control_interfaces' .msg files (safe_control_ros/msg links to them): the message
+    # definitions the standalone runtime and the recorder use without ROS 2
+    package_data={PACKAGE: ["msg/*.msg"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
     ],
     install_requires=[
         "numpy>=1.24",
@@ -30,10 +33,12 @@ setup(
     ],
     extras_require={
         "sim": ["pybullet>=3.2.5"],
-        "dds": ["cyclonedds>=11"],
         "report": ["matplotlib>=3.7", "tqdm>=4.60"],
         "perception": ["torch>=2.0", "opencv-python-headless>=4.8"],
-        "dev": ["pytest>=8", "pytest-benchmark>=4", "ruff>=0.6", "control>=0.10"],
+        "dev": [
+            *("pytest>=8", "pytest-benchmark>=4", "ruff>=0.6", "control>=0.10"),
+            *("mypy>=1.10", "types-PyYAML"),
+        ],
     },
     zip_safe=True,
     entry_points={

@@ -1,34 +1,34 @@
 """Hardware-in-the-loop run: the sim as its own process in real time, the stack (camera,
-estimator, controller) in others, over Cyclone DDS on loopback, with a competing CPU load.
+estimator, controller) in others, as ROS 2 nodes (rclpy: `launcher.RosGraph`), with a
+competing CPU load.
 
 The sim advances its world by one control period per wall-clock period (its timer runs on
-the wall clock; a tick it cannot keep is skipped, so simulated time then falls behind);
-the stack's timers run on the wall clock too, not on /clock. The sim starts once the
-controller is up. Every sample is read with its DDS source timestamp: the writer's wall
-clock, common to all processes on this machine.
+the wall clock; a tick it cannot keep is skipped, so simulated time then falls behind)
+and publishes /clock; the stack's timers run on it (use_sim_time). The sim starts once
+the controller is up. Every sample is read with its DDS source timestamp: the writer's
+wall clock, common to all processes on this machine.
 
-- Camera-to-command latency of a /drive: from the sim writing the sensor sample the
-  command was computed from to the controller writing the /drive. The sample is the
+- Sensor-to-command latency of a command: from the sim writing the sensor sample the
+  command was computed from to the controller writing the command. The sample is the
   ground-truth /lane_state of one sim tick (written right after the physics step that
-  produced it, i.e. at its sensor time), identified by its arc length s, which the
-  controller reports as `state_s` in the /diagnostics status stamped like the /drive.
-  It includes transport, the wait for the controller's next tick (the two timers are not
-  aligned: up to one period, fixed by when the processes started) and the tick's work,
-  reported apart ("tick to /drive": from the tick's start, the /drive stamp, to its write).
-- Missed control deadline: a control period without a /drive written by its due time
-  plus `controller.deadline`. Due times: the controller's timer grid, `control_period`
-  apart at the median phase of its ticks (a tick never starts before its due time, so
-  each tick belongs to the last due time before it, 1 ms of clock jitter allowed). A
-  skipped tick is missed. Late solves (longer than the deadline, replaced by the
-  fallback) are counted apart.
+  produced it, i.e. at its sensor time), identified by its stamp, which the command's
+  /controller/input carries (written right after the /drive). It includes transport, the
+  wait for the controller's tick (the sim announces each step's time `sim.clock_delay`
+  after its sensor data) and the tick's work, reported apart ("clock to /drive": from the
+  sim writing the /clock of a step's time to the controller writing the /drive stamped
+  with it).
+- Missed control deadline: a step of the sim's /clock without a /drive stamped with its
+  time written within `controller.deadline` after that /clock. Late solves (longer than
+  the deadline, replaced by the fallback) are counted apart.
 - Violations: ground-truth /lane_state samples outside the safe set of car_model
   (|e_y| <= e_y_max, |e_psi| <= e_psi_max, |e_v| <= e_v_max).
 - CPU load: `--load` busy-loop processes, each wanting a whole core, at normal priority.
 
     python bench/hil.py [--duration 180] [--load 1] [--track oval] [--logs DIR]
 
-The processes use ROS_DOMAIN_ID and CYCLONEDDS_URI as set (e.g. a domain of its own and
-loopback only, as the tests do, to stay off other graphs).
+Run it with an rclpy (a ROS 2 installation's, or `.venv/ros/bin/python` of `make ros-env`).
+The processes use ROS_DOMAIN_ID and ROS_AUTOMATIC_DISCOVERY_RANGE as set (e.g. a domain of
+its own and LOCALHOST, as the tests do, to stay off other graphs).
 """
 
 from __future__ import annotations
@@ -45,16 +45,15 @@ from pathlib import Path
 
 import numpy as np
 
-from safe_control_ros.launcher import CONFIG, RECORDED, DdsGraph, parameters
-from safe_control_ros.nodes import layouts
+from safe_control_ros.launcher import CONFIG, RECORDED, RosGraph, parameters
 from safe_control_ros.nodes.controller_config import ControllerConfig
+from safe_control_ros.nodes.statuses import PLANNER_STATUS
 from safe_control_ros.runtime import messages as msg
-from safe_control_ros.runtime.dds import Tap, TapSample
+from safe_control_ros.runtime.ros import Tap, TapSample
 from safe_control_ros.sim.config import CarModelConfig
 
-TOPICS = ("/lane_state", "/drive", "/diagnostics")
+TOPICS = ("/clock", "/lane_state", "/drive", "/controller/input", "/diagnostics")
 BUSY = "while True: pass"
-JITTER = 1e-3  # s: a tick this much before its due time (clock jitter) still belongs to it
 
 
 @dataclass
@@ -65,13 +64,12 @@ class HilResult:
     load: int  # busy processes
     load_cpu: float  # CPU s per wall s the busy processes got
     host_load: tuple[float, float]  # 1-min load average at start and end
-    latency: np.ndarray  # per matched /drive
+    latency: np.ndarray  # s, per command matched to its sample
     commands: int  # /drive written
-    periods: int  # control periods in the run
-    missed: int  # periods without a /drive by due time + deadline
+    periods: int  # steps of the sim's /clock while the controller commanded
+    missed: int  # of them without their /drive within the deadline
     late_solves: int  # solves longer than the deadline (fallback applied)
-    tick_delay: np.ndarray  # controller tick start after its due time, per tick
-    tick_work: np.ndarray  # from a tick's start to its /drive written, per /drive
+    tick_work: np.ndarray  # from a step's /clock written to its /drive written, per /drive
     sim_skipped: int  # sim periods skipped (simulated time fell behind)
     travelled: float  # m along the track (arc-length increments; a lap's wrap left out)
     violations: int
@@ -80,7 +78,7 @@ class HilResult:
     def table(self) -> str:
         """The run as a Markdown table."""
         ms = 1e3 * self.latency
-        delay, work = 1e3 * self.tick_delay, 1e3 * self.tick_work
+        work = 1e3 * self.tick_work
         rows = [
             ("run length", f"{self.duration:.0f} s wall clock"),
             ("competing load", f"{self.load} busy process(es), {self.load_cpu:.2f} CPU s/s"),
@@ -89,11 +87,10 @@ class HilResult:
             ("latency median", f"{np.median(ms):.1f} ms"),
             ("latency p99", f"{np.percentile(ms, 99):.1f} ms"),
             ("latency max", f"{ms.max():.1f} ms"),
-            ("tick to /drive p50 / p99", _p50_p99(work)),
+            ("clock to /drive p50 / p99", _p50_p99(work)),
             ("control periods", str(self.periods)),
             ("missed deadlines", f"{self.missed} ({100 * self.missed / self.periods:.2f} %)"),
             ("late solves", str(self.late_solves)),
-            ("tick delay p50 / p99", _p50_p99(delay)),
             ("sim periods skipped", str(self.sim_skipped)),
             ("travelled", f"{self.travelled:.1f} m"),
             ("controller statuses", str(self.statuses)),
@@ -108,8 +105,9 @@ def _p50_p99(ms: np.ndarray) -> str:
     return f"{np.median(ms):.1f} / {np.percentile(ms, 99):.1f} ms"
 
 
-def _stamp(header) -> tuple[int, int]:
-    return (header.stamp.sec, header.stamp.nanosec)
+def _stamp(time_msg) -> tuple[int, int]:
+    """A builtin_interfaces/Time as a dictionary key."""
+    return (time_msg.sec, time_msg.nanosec)
 
 
 def analyse(
@@ -123,27 +121,23 @@ def analyse(
     status = {}  # stamp -> controller status values, with the status message
     for s in by_topic["/diagnostics"]:
         for st in s.msg.status:
-            if st.name == layouts.PLANNER_STATUS:
+            if st.name == PLANNER_STATUS:
                 values = {kv.key: kv.value for kv in st.values}
-                status[_stamp(s.msg.header)] = values | {"message": st.message}
-    written = collections.defaultdict(list)  # s of a sample (as reported) -> write times
-    for s in lanes:
-        written[f"{s.msg.data[0]:.6f}"].append(s.source_time)
-    latency = []
-    for d in drives:
-        values = status.get(_stamp(d.msg.header), {})
-        times = [t for t in written.get(values.get("state_s", ""), []) if t <= d.source_time]
-        if times:
-            latency.append(d.source_time - max(times))
+                status[_stamp(s.msg.header.stamp)] = values | {"message": st.message}
+    written = {_stamp(s.msg.header.stamp): s.source_time for s in lanes}  # stamp -> write time
+    latency = [
+        i.source_time - written[_stamp(i.msg.header.stamp)]
+        for i in by_topic["/controller/input"]
+        if _stamp(i.msg.header.stamp) in written
+    ]
     period = controller.control_period
-    stamps = np.array([msg.seconds(d.msg.header.stamp) for d in drives])
-    phase = stamps[0] + np.median((stamps - stamps[0] + period / 2) % period - period / 2)
-    ticks = np.floor((stamps - phase + JITTER) / period)
-    due = phase + ticks * period
-    written_at = np.array([d.source_time for d in drives])
-    on_time = set(ticks[written_at <= due + controller.deadline].astype(int))
-    periods = int(ticks[-1] - ticks[0]) + 1
-    data = np.array([s.msg.data for s in lanes])
+    announced = {_stamp(s.msg.clock): s.source_time for s in by_topic["/clock"]}  # step -> written
+    commanded = {_stamp(d.msg.header.stamp): d.source_time for d in drives}
+    steps = [t for t in announced if min(commanded) <= t <= max(commanded)]
+    work = [commanded[t] - announced[t] for t in steps if t in commanded]
+    deadline = controller.deadline
+    on_time = [t for t in steps if t in commanded and commanded[t] - announced[t] <= deadline]
+    data = np.array([msg.lane_values(s.msg) for s in lanes])
     e = np.abs(data[:, 1:4])
     limits = np.array([car.e_y_max, car.e_psi_max, car.e_v_max])
     sim_times = np.array([s.source_time for s in lanes])
@@ -152,11 +146,10 @@ def analyse(
         "duration": float(sim_times[-1] - sim_times[0]),
         "latency": np.array(latency),
         "commands": len(drives),
-        "periods": periods,
-        "missed": periods - len(on_time),
+        "periods": len(steps),
+        "missed": len(steps) - len(on_time),
         "late_solves": sum(v.get("solve_status") == "late" for v in status.values()),
-        "tick_delay": stamps - due,
-        "tick_work": written_at - stamps,
+        "tick_work": np.array(work),
         "sim_skipped": int(np.sum(np.maximum(gaps - 1, 0))),
         "travelled": float(np.sum(np.maximum(np.diff(data[:, 0]), 0.0))),
         "violations": int(np.sum(np.any(e > limits, axis=1))),
@@ -168,8 +161,8 @@ def run(
     duration: float, load: int = 1, track: str = "oval", log_dir: Path | None = None
 ) -> HilResult:
     """Start the graph (sim last), add `load` busy processes, record `duration` s of wall
-    clock, stop everything and analyse. Uses this process's ROS_DOMAIN_ID and
-    CYCLONEDDS_URI; node logs go to `log_dir` (default: a temporary directory)."""
+    clock, stop everything and analyse. Uses this process's ROS_DOMAIN_ID and discovery
+    range; node logs go to `log_dir` (default: a temporary directory)."""
     params = parameters(CONFIG / "car.yaml", track)
     controller = ControllerConfig.from_dict(params["controller"])
     car = CarModelConfig.from_yaml(CONFIG / "car.yaml")
@@ -177,7 +170,7 @@ def run(
     samples: list[TapSample] = []
     busy: list[subprocess.Popen] = []
     host = [os.getloadavg()[0]]
-    with tempfile.TemporaryDirectory() as tmp, DdsGraph(params, log_dir or Path(tmp)) as graph:
+    with tempfile.TemporaryDirectory() as tmp, RosGraph(params, log_dir or Path(tmp)) as graph:
         try:
             if not graph.start_all():
                 raise RuntimeError(f"the graph did not start: exited {graph.exited()}")

@@ -1,7 +1,7 @@
 """Launch the safe-learning car: sim (unless use_sim:=false), camera, estimator, controller.
 
     ros2 launch safe_control_ros car.launch.py [use_sim:=true] [config:=<file>]
-        [track:=oval|straight] [record:=false] [perception_map:=<map.npz>]
+        [track:=oval|straight] [record:=false] [rviz:=false] [perception_map:=<map.npz>]
 
 The nodes and the parameters the arguments set on top of the parameter files (config,
 then share/safe_control_ros/config/track_<track>.yaml) come from
@@ -19,7 +19,8 @@ reads a V4L2 device) the car must provide /lane_state
 (std_msgs/Float64MultiArray [s m, e_y m, e_psi rad, e_v m/s, curvature_ahead 1/m]) and
 accept /drive (ackermann_msgs/AckermannDriveStamped) or /cmd_vel
 (geometry_msgs/TwistStamped); its own watchdog must stop it when commands stop.
-record:=true writes every topic to an MCAP bag (ros2 bag, storage mcap).
+record:=true writes every topic to an MCAP bag (ros2 bag, storage mcap); rviz:=true shows
+the car, its plan and the camera (config/car.rviz).
 """
 
 import os
@@ -82,10 +83,17 @@ def generate_launch_description() -> LaunchDescription:
                 description="calibrated perception map: drive on the camera",
             ),
             OpaqueFunction(function=_nodes),
+            DeclareLaunchArgument("rviz", default_value="false", description="start rviz2"),
             ExecuteProcess(
                 cmd=["ros2", "bag", "record", "--all", "--storage", "mcap"],
                 condition=IfCondition(LaunchConfiguration("record")),
                 output="screen",
+            ),
+            Node(
+                package="rviz2",
+                executable="rviz2",
+                arguments=["-d", PathJoinSubstitution([share, "config", "car.rviz"])],
+                condition=IfCondition(LaunchConfiguration("rviz")),
             ),
         ]
     )

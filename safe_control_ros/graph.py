@@ -12,6 +12,10 @@ from .paramfile import ALL_NODES, load_parameter_file
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 NODE_NAMES = ("sim", "camera", "perception", "estimator", "controller")  # start order
+#: node name: `module:Class` of its job, for `runtime.ros` (imported only there)
+NODE_CLASSES = {
+    name: f"safe_control_ros.nodes.{name}_node:{name.title()}Node" for name in NODE_NAMES
+}
 
 #: Controller settings for driving on perception: the output-feedback tube fits the map's
 #: region at horizon 3 (test_perception_closed_loop).
@@ -50,12 +54,20 @@ def launch_graph(params: dict[str, dict], use_sim: bool = True) -> list[str]:
     return [name for name in NODE_NAMES if name not in skip]
 
 
+def process_overrides(nodes: list[str], use_sim: bool) -> dict[str, dict]:
+    """{node: parameters} that each node of `nodes` gets as a ROS 2 process of its own:
+    use_sim_time on every node but the sim (`use_sim`: the sim's /clock), which holds its
+    world until the others are matched (`start_when_matched`)."""
+    return {
+        name: {"start_when_matched": True} if name == "sim" else {"use_sim_time": use_sim}
+        for name in nodes
+    }
+
+
 def launch_overrides(perception_map: str, use_sim: bool) -> dict[str, dict]:
     """{node to launch: parameters set on top of the files} for the launch arguments
     `perception_map` ('' for none) and `use_sim`: the perception profile, and
-    use_sim_time on every node but the sim, which publishes /clock."""
+    `process_overrides`."""
     overrides = with_perception({}, perception_map) if perception_map else {}
-    return {
-        name: overrides.get(name, {}) | ({"use_sim_time": use_sim} if name != "sim" else {})
-        for name in launch_graph(overrides, use_sim)
-    }
+    processes = process_overrides(launch_graph(overrides, use_sim), use_sim)
+    return {name: overrides.get(name, {}) | extra for name, extra in processes.items()}

@@ -1,13 +1,14 @@
 """Standalone launcher: the graph of car.launch.py without ROS 2.
 
 --mode inprocess (default): every node in this process, lockstep with the simulated clock,
-deterministic and as fast as the computation. --mode dds: one process per node over
-Cyclone DDS with ROS 2 naming on the wire, in real time (every node's timers on the wall
-clock: the sim advances its world by one control period per wall-clock period), so ROS 2
-tools on the same network see the topics. The sim starts last, once the controller is
-up, so that the car gets commands from its first tick.
+deterministic and as fast as the computation; no ROS 2 needed. --mode ros: one ROS 2
+process per node under rclpy (a ROS 2 installation's, or the wheels' environment of
+`make ros-env`), in real time: the sim advances its world by one control period per
+wall-clock period and publishes /clock, every other node runs on it (use_sim_time). The
+sim starts last, once the controller is up, so that the car gets commands from its first
+tick.
 
-    safe-control-launch [--track oval] [--duration 30] [--mode inprocess|dds] [--record DIR]
+    safe-control-launch [--track oval] [--duration 30] [--mode inprocess|ros] [--record DIR]
         [--perception MAP]
 
 --perception MAP (e.g. the shipped maps/cnn_preview.npz) adds the perception node and
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from .graph import CONFIG, launch_graph, parameters, with_perception
+from .graph import CONFIG, launch_graph, parameters, process_overrides, with_perception
 from .nodes.camera_node import CameraNode
 from .nodes.controller_node import ControllerNode
 from .nodes.estimator_node import EstimatorNode
@@ -47,15 +48,17 @@ NODES = {
 }
 RECORDED = {  # topic: type; camera images are left out to keep logs small
     "/clock": msg.Clock,
-    "/perception/measurement": msg.Float64MultiArray,
+    "/perception/measurement": msg.PerceptionMeasurement,
     "/odom": msg.Odometry,
-    "/lane_state": msg.Float64MultiArray,
+    "/lane_state": msg.LaneState,
     "/drive": msg.AckermannDriveStamped,
     "/cmd_vel": msg.TwistStamped,
-    "/controller/input": msg.Float64MultiArray,
-    "/model": msg.Float64MultiArray,
+    "/controller/input": msg.ControlInput,
+    "/model": msg.UncertainModel,
     "/plan": msg.Path,
     "/diagnostics": msg.DiagnosticArray,
+    "/tf": msg.TFMessage,
+    "/tf_static": msg.TFMessage,
 }
 
 
@@ -89,32 +92,28 @@ def run_inprocess(params: dict[str, dict], duration: float, record: Path | None)
         jobs["sim"].destroy()
 
 
-class DdsGraph:
-    """Nodes of the launch graph as processes over Cyclone DDS (`runtime.dds`), one per
-    node, on this process's ROS_DOMAIN_ID and CYCLONEDDS_URI: start, kill and restart them.
+class RosGraph:
+    """Nodes of the launch graph as ROS 2 processes, one per node, under this Python's
+    rclpy (`runtime.ros`), on this process's ROS_DOMAIN_ID and discovery settings: start,
+    kill and restart them, with `graph.process_overrides` (sim time).
     Each process logs to `log_dir/<name>.log` (appended), or to this process's stderr."""
 
     def __init__(self, params: dict[str, dict], log_dir: Path | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory()
         self.params_file = Path(self._tmp.name) / "params.yaml"
+        self.nodes = launch_graph(params)
+        processes = process_overrides(self.nodes, use_sim=True)
+        params = params | {n: params.get(n, {}) | extra for n, extra in processes.items()}
         sections = {n: {"ros__parameters": p} for n, p in params.items()}
         self.params_file.write_text(yaml.safe_dump(sections))
-        self.nodes = launch_graph(params)
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str) -> subprocess.Popen:
-        """Start node `name` (a key of NODES) in a new process."""
-        cls = NODES[name]
+        """Start node `name` (a key of graph.NODE_CLASSES) in a new process."""
         command = [
-            sys.executable,
-            "-m",
-            "safe_control_ros.runtime.dds",
-            f"{cls.__module__}:{cls.__name__}",
-            "--name",
-            name,
-            "--params-file",
-            str(self.params_file),
+            *(sys.executable, "-m", "safe_control_ros.runtime.ros", name),
+            *("--ros-args", "--params-file", str(self.params_file)),
         ]
         if self.log_dir is None:
             proc = subprocess.Popen(command)
@@ -126,22 +125,22 @@ class DdsGraph:
 
     def start_all(self, names: Iterable[str] | None = None, ready_timeout: float = 60.0) -> bool:
         """Start the nodes `names` (default: the launch graph), the sim last once the
-        controller (if started) is up (its /drive writer is seen). False if a process exits
-        or the controller is not up within `ready_timeout` s."""
+        controller (if started) is up (its /drive publisher is seen). False if a process
+        exits or the controller is not up within `ready_timeout` s."""
         names = list(self.nodes if names is None else names)
         for name in names:
             if name != "sim":
                 self.start(name)
-        if "controller" in names and not self.wait_for_writer("/drive", ready_timeout):
+        if "controller" in names and not self.wait_for_publisher("/drive", ready_timeout):
             return False
         if "sim" in names:
             self.start("sim")
         return True
 
-    def wait_for_writer(self, topic: str, timeout: float) -> bool:
-        """Wait until some process writes `topic` (a RECORDED topic); False after `timeout`
-        s or as soon as a started process has exited."""
-        from .runtime.dds import Tap
+    def wait_for_publisher(self, topic: str, timeout: float) -> bool:
+        """Wait until some process publishes `topic` (a RECORDED topic); False after
+        `timeout` s or as soon as a started process has exited."""
+        from .runtime.ros import Tap
 
         tap = Tap({topic: RECORDED[topic]})
         try:
@@ -181,7 +180,7 @@ class DdsGraph:
         self.processes.clear()
         return codes
 
-    def __enter__(self) -> DdsGraph:
+    def __enter__(self) -> RosGraph:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -189,10 +188,17 @@ class DdsGraph:
         self._tmp.cleanup()
 
 
-def run_dds(params: dict[str, dict], duration: float) -> int:
-    """One process per node for `duration` wall-clock seconds once all are up, then SIGINT
-    to each."""
-    with DdsGraph(params) as graph:
+def run_ros(params: dict[str, dict], duration: float) -> int:
+    """One ROS 2 process per node for `duration` wall-clock seconds once all are up, then
+    SIGINT to each."""
+    try:
+        import rclpy  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "--mode ros: rclpy not found; source a ROS 2 installation, or run "
+            "`make ros-env` and use .venv/ros/bin/python -m safe_control_ros.launcher"
+        ) from None
+    with RosGraph(params) as graph:
         started = graph.start_all()
         if started:
             time.sleep(duration)
@@ -205,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=CONFIG / "car.yaml")
     parser.add_argument("--track", default="oval", help="config/track_<name>.yaml")
     parser.add_argument("--duration", type=float, default=30.0, help="s (simulated or wall)")
-    parser.add_argument("--mode", choices=("inprocess", "dds"), default="inprocess")
+    parser.add_argument("--mode", choices=("inprocess", "ros"), default="inprocess")
     parser.add_argument("--record", type=Path, help="rosbag2 (MCAP) directory, inprocess mode")
     parser.add_argument("--perception", type=Path, help="drive on a calibrated map's output")
     args = parser.parse_args(argv)
@@ -214,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         params = parameters(args.config, args.track)
         if args.perception is not None:
             params = with_perception(params, args.perception)
-        if args.mode == "dds":
-            return run_dds(params, args.duration)
+        if args.mode == "ros":
+            return run_ros(params, args.duration)
         run_inprocess(params, args.duration, args.record)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .control.loop import LoopLog
-from .nodes import layouts
+from .nodes import statuses
 from .runtime import messages as msg
 from .sim.config import CarModelConfig
 from .sim.lane_model import input_scale
@@ -16,24 +16,24 @@ class Monitor:
     def __init__(self, node, car: CarModelConfig) -> None:
         self.input_scale = input_scale(car)
         self.log = LoopLog()
-        node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane)
-        node.create_subscription(msg.Float64MultiArray, "/controller/input", self.on_input)
+        node.create_subscription(msg.LaneState, "/lane_state", self.on_lane)
+        node.create_subscription(msg.ControlInput, "/controller/input", self.on_input)
         node.create_subscription(msg.DiagnosticArray, "/diagnostics", self.on_diagnostics)
 
     def on_lane(self, lane) -> None:
-        self.log.states.append(np.asarray(lane.data[1:4], dtype=float))  # e_y, e_psi, e_v
+        self.log.states.append(np.array([lane.e_y, lane.e_psi, lane.e_v]))
 
     def on_input(self, u) -> None:
-        self.log.inputs.append(np.asarray(u.data, dtype=float) * self.input_scale)
+        self.log.inputs.append(np.array([u.steering, u.acceleration]) * self.input_scale)
 
     def on_diagnostics(self, diag) -> None:
         for status in diag.status:
             values = {kv.key: kv.value for kv in status.values}
-            if status.name == layouts.PLANNER_STATUS and "solve_time_ms" in values:
+            if status.name == statuses.PLANNER_STATUS and "solve_time_ms" in values:
                 self.log.statuses.append(status.message)
                 self.log.solve_times.append(float(values["solve_time_ms"]) * 1e-3)
                 self.log.learning.append(values["learning"] == "True")
-            elif status.name == layouts.FIT_STATUS and "eps_A" in values:
+            elif status.name == statuses.FIT_STATUS and "eps_A" in values:
                 entry = (int(values["samples"]), float(values["eps_A"]), float(values["eps_B"]))
                 self.log.eps.append(entry)
 

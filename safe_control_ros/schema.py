@@ -31,7 +31,7 @@ def param(
     choices: tuple[str, ...] = (),
 ) -> Any:
     """A dataclass field with its validation rule; `kind`, else the default's type (float,
-    int, str or a tuple of floats; float without a default) is the parameter's type; with
+    int, bool, str or a tuple of floats; float without a default) is the parameter's type; with
     `choices` it is a string from those.
 
     Values must lie in [low, high] ((low, high] if `open_low`); a tuple has `size` elements
@@ -60,6 +60,10 @@ def check_number(name: str, value: Any, rule: Mapping[str, Any]) -> float | int:
 
 
 def check(name: str, value: Any, rule: Mapping[str, Any]) -> Any:
+    if rule["kind"] is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name}: expected true or false, got {value!r}")
+        return value
     if rule["kind"] is str:
         if rule["choices"] and value not in rule["choices"]:
             raise ValueError(f"{name}: expected one of {list(rule['choices'])}, got {value!r}")

@@ -1,8 +1,4 @@
-"""Shared seeded data for the control tests, and the sizes of the slow groups.
-
-The slow groups (falsification campaigns, laps, HIL) run at a size that proves their point
-in `make test`; their full size is the same test under the `full` marker, run by
-`make test-full` (`pytest -m full`)."""
+"""Shared seeded data for the control tests (the slow groups' sizes: slow_groups.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +9,10 @@ from safe_control_ros.control.excitation import excited_linear_policy
 from safe_control_ros.control.instances import Instance
 from safe_control_ros.control.lqr import lqr
 
-
-def sizes(ci: int | float, full: int | float) -> list:
-    """Parameters for a slow group's size: `ci` in `make test`, `full` under the marker."""
-    return [
-        pytest.param(ci, id=f"ci{ci}"),
-        pytest.param(full, id=f"full{full}", marks=pytest.mark.full),
-    ]
+try:  # test/ros runs under rclpy (`make test` runs it with the ROS 2 environment's Python)
+    import rclpy  # noqa: F401
+except ImportError:
+    collect_ignore = ["ros"]
 
 
 def _collect(inst: Instance, steps: int, seed: int, sigma_eta=(0.1, 0.5)):

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import sizes
+from slow_groups import sizes
 
 from safe_control_ros.control.falsify import (
     closed_loop,

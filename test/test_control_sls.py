@@ -3,7 +3,7 @@ disturbances and excitation; the certainty-equivalent baseline must fail the sam
 
 import numpy as np
 import pytest
-from conftest import sizes
+from slow_groups import sizes
 
 from safe_control_ros.control.falsify import (
     closed_loop_campaign,

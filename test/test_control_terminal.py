@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import sizes
+from slow_groups import sizes
 
 from safe_control_ros.control import falsify
 from safe_control_ros.control.fast_sls import FastRobustSLS

@@ -5,7 +5,7 @@ baseline as the control group, cost against the generic formulation, LQR with ep
 import control
 import numpy as np
 import pytest
-from conftest import sizes
+from slow_groups import sizes
 
 from safe_control_ros.control.falsify import (
     closed_loop_campaign,

@@ -58,9 +58,9 @@ def outlier_perception(outliers: dict[int, float]) -> type[PerceptionNode]:
     """A PerceptionNode that adds `outliers` {tick: m} to e_y of valid measurements."""
 
     class OutlierPerception(PerceptionNode):
-        def _publish(self, estimate, bound, valid: bool) -> None:
-            offset = outliers.get(round(self._now() * 10), 0.0)
-            super()._publish(estimate + np.array([offset, 0.0]), bound, valid)
+        def _publish(self, stamp: float, estimate, bound, valid: bool) -> None:
+            offset = outliers.get(round(stamp * 10), 0.0)
+            super()._publish(stamp, estimate + np.array([offset, 0.0]), bound, valid)
 
     return OutlierPerception
 

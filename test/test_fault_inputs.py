@@ -14,9 +14,9 @@ import pytest
 from test_fault_solver import CAR, Probe, drive, faulty_controller, violations
 
 from safe_control_ros.launcher import CONFIG, parameters
-from safe_control_ros.nodes import layouts
 from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.nodes.sim_node import SimNode
+from safe_control_ros.nodes.statuses import PLANNER_STATUS
 from safe_control_ros.runtime import messages as msg
 from safe_control_ros.runtime.inprocess import Runtime
 from safe_control_ros.sim.lane_model import input_scale
@@ -32,10 +32,10 @@ class Inputs:
 
     def __init__(self, node) -> None:
         self.rows: list[np.ndarray] = []
-        node.create_subscription(msg.Float64MultiArray, "/controller/input", self.on_input)
+        node.create_subscription(msg.ControlInput, "/controller/input", self.on_input)
 
     def on_input(self, m) -> None:
-        self.rows.append(np.asarray(m.data) * SCALE)
+        self.rows.append(np.array([m.steering, m.acceleration]) * SCALE)
 
     def inside(self) -> bool:
         u = np.array(self.rows)
@@ -43,24 +43,26 @@ class Inputs:
 
 
 class Jump:
-    """Republishes the sim's /lane_state shifted by `offset` (layouts.LANE_STATE) at the
-    ticks in `ticks` (after the sim's, so the controller takes the shifted one)."""
+    """Republishes the sim's /lane_state shifted by `offset` (msg.LANE_FIELDS) and 1 ms
+    later at the ticks in `ticks` (after the sim's, so the controller takes the shifted
+    one)."""
 
     def __init__(self, node, ticks: set[int], offset) -> None:
         self.node, self.ticks, self.offset = node, ticks, offset
-        self.last: np.ndarray | None = None
-        self.pub = node.create_publisher(msg.Float64MultiArray, "/lane_state")
-        node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane)
+        self.last: tuple[float, np.ndarray] | None = None
+        self.pub = node.create_publisher(msg.LaneState, "/lane_state")
+        node.create_subscription(msg.LaneState, "/lane_state", self.on_lane)
         node.create_timer(0.1, self.on_tick)
 
     def on_lane(self, m) -> None:
         if not getattr(m, "_jumped", False):
-            self.last = np.array(m.data)
+            self.last = msg.seconds(m.header.stamp), msg.lane_values(m)
 
     def on_tick(self) -> None:
         tick = round(self.node.get_clock().now().nanoseconds * 1e-8)
         if tick in self.ticks and self.last is not None:
-            m = msg.array(self.last + self.offset, layouts.LANE_STATE)
+            stamp, values = self.last
+            m = msg.lane_state(stamp + 1e-3, values + self.offset)
             m._jumped = True
             self.pub.publish(m)
 
@@ -106,22 +108,27 @@ def test_speed_ramp_after_a_stop_stays_in_the_box():
     finally:
         sim.destroy()
     assert len(inputs.rows) == 70 + 70 and inputs.inside()
-    clipped = [t for t, _, _, values in probe.diags[layouts.PLANNER_STATUS] if "input" in values]
+    clipped = [t for t, _, _, values in probe.diags[PLANNER_STATUS] if "input" in values]
     assert clipped and min(clipped) >= 9.0  # the ramp's first ticks ask for more
     accel = np.array([d.drive.acceleration for d in probe.drives])
     assert accel.max() <= CAR.accel_max + 1e-6
 
 
-def _controller_fed(lanes: list[list[float]]) -> Probe:
-    """A controller fed lanes[k - 1] as /lane_state at tick k (before its own tick) and
-    nothing after; a probe of what it did."""
+def _controller_fed(lanes: list[list[float]], stamp_offsets=None) -> Probe:
+    """A controller fed lanes[k - 1] as /lane_state at tick k (before its own tick),
+    stamped now + stamp_offsets[k - 1] s (default 0), and nothing after; a probe of what
+    it did."""
     runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
     car = runtime.create_node("car")
-    pub = car.create_publisher(msg.Float64MultiArray, "/lane_state")
-    queue = list(lanes)
-    car.create_timer(
-        0.1, lambda: queue and pub.publish(msg.array(queue.pop(0), layouts.LANE_STATE))
-    )
+    pub = car.create_publisher(msg.LaneState, "/lane_state")
+    queue = list(zip(lanes, stamp_offsets or [0.0] * len(lanes), strict=True))
+
+    def publish() -> None:
+        if queue:
+            values, offset = queue.pop(0)
+            pub.publish(msg.lane_state(car.get_clock().now().nanoseconds * 1e-9 + offset, values))
+
+    car.create_timer(0.1, publish)
     ControllerNode(runtime.create_node("controller"))
     probe = Probe(runtime.create_node("probe"))
     runtime.spin_until(0.1 * len(lanes) + 0.05)
@@ -137,7 +144,7 @@ def test_physically_impossible_or_non_finite_lane_states_are_not_used():
     ticks = probe.controller()
     assert [ticks[k][1] for k in range(1, 4)] == ["optimal"] * 3
     assert ticks[5][:2] == [msg.ERROR, "no recent /lane_state: no command"]
-    assert ticks[5][2]["lane_state"] == "expected 5 finite values, got 5"
+    assert ticks[5][2]["lane_state"] == "non-finite e_y"
     assert ticks[6][1] == "optimal"
     assert len(probe.drives) == [t[1] for t in ticks.values()].count("optimal")
     steering = np.abs([d.drive.steering_angle for d in probe.drives])
@@ -147,6 +154,26 @@ def test_physically_impossible_or_non_finite_lane_states_are_not_used():
     assert ticks[1][2]["lane_state"] == (
         "e_y = 1e+06 is physically impossible (plausible_state: |e_y| <= 1.0)"
     )
+
+
+def test_lane_states_are_aged_by_their_own_stamps():
+    """States delayed by 0.35 s (older than state_timeout 0.3 s by their stamps, however
+    fresh their arrival) get no command. After a good state at tick 1, states stamped 1 s
+    in the future (clocks that disagree), or stamped as the last one used, are not used:
+    tick 1's state is, while it is recent (its age from its stamp), then no command with
+    the reason."""
+    state = [1.0, 0.01, 0.0, 0.0, 0.0]
+    ticks = _controller_fed([state] * 3, [-0.35] * 3).controller()
+    assert {t[1] for t in ticks.values()} == {"no recent /lane_state: no command"}
+    later = [[1.0 + 0.15 * k, 0.01, 0.0, 0.0, 0.0] for k in range(1, 5)]
+    for offsets, reason in [
+        ([1.0] * 4, "stamped 1.000 s in the future (more than state_timeout 0.3 s)"),
+        ([-0.1, -0.2, -0.3, -0.4], "stamp 0.100 s not newer than the last used (0.100 s)"),
+    ]:
+        ticks = _controller_fed([state, *later], [0.0, *offsets]).controller()
+        assert [ticks[k][2].get("state_age_ms") for k in (1, 2, 3)] == ["0.00", "100.00", "200.00"]
+        assert ticks[5][1] == "no recent /lane_state: no command"
+        assert ticks[5][2]["lane_state"].startswith(reason)
 
 
 def test_a_frozen_lane_state_is_not_used_while_the_car_moves():
@@ -168,8 +195,9 @@ def test_drive_and_cmd_vel_carry_the_commanded_speed():
     standing = [1.0, 0.01, 0.0, -CAR.speed, 0.0]
     runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
     car = runtime.create_node("car")
-    pub = car.create_publisher(msg.Float64MultiArray, "/lane_state")
-    car.create_timer(0.1, lambda: pub.publish(msg.array(standing, layouts.LANE_STATE)))
+    pub = car.create_publisher(msg.LaneState, "/lane_state")
+    now = lambda: car.get_clock().now().nanoseconds * 1e-9  # noqa: E731
+    car.create_timer(0.1, lambda: pub.publish(msg.lane_state(now(), standing)))
     ControllerNode(runtime.create_node("controller"))
     probe = Probe(runtime.create_node("probe"))
     twists: list = []

@@ -9,18 +9,17 @@ import time
 
 import numpy as np
 import pytest
-from cyclonedds.core import Policy
 from test_fault_solver import CAR, Probe, drive, violations
 
 from safe_control_ros.control.model import UncertainModel
 from safe_control_ros.launcher import CONFIG, parameters
-from safe_control_ros.nodes import layouts, model_update
+from safe_control_ros.nodes import model_update
 from safe_control_ros.nodes.builds import Builds
 from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.nodes.estimator_node import EstimatorNode
 from safe_control_ros.nodes.qos import LATCHED, RELIABLE
+from safe_control_ros.nodes.statuses import FIT_STATUS, MODEL_STATUS, PLANNER_STATUS
 from safe_control_ros.runtime import messages as msg
-from safe_control_ros.runtime.dds import qos_policies
 from safe_control_ros.runtime.inprocess import Node, Runtime
 from safe_control_ros.sim.lane_model import controller_instance
 
@@ -33,18 +32,26 @@ def _model(**changes) -> UncertainModel:
     return UncertainModel(**(fields | changes))
 
 
-def _with(**changes) -> np.ndarray:
-    """/model values of `_model(**changes)`."""
-    return model_update.encode(_model(**changes))
+def _with(fields: dict | None = None, **changes):
+    """The /model message of `_model(**changes)` with message fields replaced by `fields`
+    (a message gone wrong: sizes and values the model itself would refuse)."""
+    message = model_update.encode(0.0, _model(**changes))
+    for name, value in (fields or {}).items():
+        setattr(message, name, value)
+    return message
 
 
 TIGHTER = {"eps_A": 0.9 * PRIOR.eps_A, "eps_B": 0.9 * PRIOR.eps_B}
-BAD_UPDATES = {  # name: (values, what the rejection says)
-    "nan": (np.where(np.arange(20) == 4, np.nan, _with(**TIGHTER)), "expected finite numbers"),
-    "short": (_with(**TIGHTER)[:19], "expected 20 values"),
-    "long": (np.append(_with(**TIGHTER), 0.0), "expected 20 values"),
-    "negative bound": (_with() * np.r_[np.ones(15), -1, 1, 1, 1, 1], "eps_A: expected a value in"),
-    "negative noise": (_with() * np.r_[np.ones(18), -1, 1], "sigma_w: expected values >= 0"),
+NAN_A = np.where(np.arange(9) == 4, np.nan, PRIOR.A.ravel())
+BAD_UPDATES = {  # name: (message, what the rejection says)
+    "nan": (_with({"a": NAN_A}, **TIGHTER), "expected finite numbers"),
+    "short": (_with({"sigma_w": PRIOR.sigma_w[:2]}, **TIGHTER), "sigma_w: expected 3 values"),
+    "long": (_with({"a": np.zeros(10)}, **TIGHTER), "a: expected 9 values, got 10"),
+    "negative bound": (_with({"eps_a": -PRIOR.eps_A}), "eps_A: expected a value in"),
+    "negative noise": (
+        _with({"sigma_w": PRIOR.sigma_w * [1, -1, 1]}),
+        "sigma_w: expected values >= 0",
+    ),
     "bounds grow": (_with(eps_A=2 * PRIOR.eps_A), "bounds grow: eps_A + eps_B"),
     "noise grows": (_with(**TIGHTER, sigma_w=PRIOR.sigma_w * [1, 1.1, 1]), "bounds grow: sigma_w"),
     "unstable": (_with(**TIGHTER, A=1.1 * PRIOR.A), "unstable: spectral radius"),
@@ -60,17 +67,17 @@ BAD_UPDATES = {  # name: (values, what the rejection says)
 
 
 class ModelSender:
-    """Publishes /model values at given times {t s: values} (an estimator gone wrong)."""
+    """Publishes /model messages at given times {t s: message} (an estimator gone wrong)."""
 
-    def __init__(self, node, schedule: dict[float, np.ndarray]) -> None:
+    def __init__(self, node, schedule: dict) -> None:
         self.node, self.schedule = node, dict(schedule)
-        self.pub = node.create_publisher(msg.Float64MultiArray, "/model")
+        self.pub = node.create_publisher(msg.UncertainModel, "/model")
         node.create_timer(0.05, self.on_tick)
 
     def on_tick(self) -> None:
         t = round(self.node.get_clock().now().nanoseconds * 1e-9, 3)
         if t in self.schedule:
-            self.pub.publish(msg.array(self.schedule.pop(t), layouts.MODEL))
+            self.pub.publish(self.schedule.pop(t))
 
 
 def test_controller_rejects_bad_model_updates_and_keeps_the_trusted_model():
@@ -84,13 +91,13 @@ def test_controller_rejects_bad_model_updates_and_keeps_the_trusted_model():
             super().__init__(node)
             self.sender = ModelSender(node, schedule)
             self.history: list[UncertainModel] = []  # trusted model after each update
-            node.create_subscription(msg.Float64MultiArray, "/model", self.after_update)
+            node.create_subscription(msg.UncertainModel, "/model", self.after_update)
 
         def after_update(self, _) -> None:
             self.history.append(self.model)
 
     controller, probe = drive(Graph, duration=1.0 + 0.5 * len(times))
-    events = probe.diags[layouts.MODEL_STATUS]
+    events = probe.diags[MODEL_STATUS]
     assert len(events) == len(times) == len(controller.history)
     for (name, (_, reason)), (_, level, message, _), trusted in zip(
         BAD_UPDATES.items(), events, controller.history, strict=False
@@ -103,7 +110,7 @@ def test_controller_rejects_bad_model_updates_and_keeps_the_trusted_model():
     assert controller.history[-2].eps_A == pytest.approx(0.9 * PRIOR.eps_A)
     assert again == msg.WARN and "bounds grow" in grown  # relative to the new trusted model
     assert controller.model is controller.history[-2]
-    assert {status for _, _, status, _ in probe.diags[layouts.PLANNER_STATUS]} == {"optimal"}
+    assert {status for _, _, status, _ in probe.diags[PLANNER_STATUS]} == {"optimal"}
     assert violations(np.array(probe.lanes)) == 0
 
 
@@ -138,16 +145,14 @@ def test_estimator_publishes_only_trusted_models(result, published, message):
     estimator.learner = StubLearner(result)
     probe = Probe(runtime.create_node("probe"))
     models: list = []
-    runtime.create_node("listener").create_subscription(
-        msg.Float64MultiArray, "/model", models.append
-    )
+    runtime.create_node("listener").create_subscription(msg.UncertainModel, "/model", models.append)
     runtime.spin_until(estimator.config.refit_period)
-    (_, level, status, _) = probe.diags[layouts.FIT_STATUS][0]
+    (_, level, status, _) = probe.diags[FIT_STATUS][0]
     assert message in status
     assert len(models) == int(published)
     assert level == (msg.OK if published or message == "kept" else msg.WARN)
     if published:
-        assert model_update.decode(models[0].data).eps_A == pytest.approx(TIGHTER["eps_A"])
+        assert model_update.decode(models[0]).eps_A == pytest.approx(TIGHTER["eps_A"])
 
 
 def test_estimator_leaves_out_transitions_outside_the_safe_set():
@@ -155,11 +160,11 @@ def test_estimator_leaves_out_transitions_outside_the_safe_set():
     runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
     estimator = EstimatorNode(runtime.create_node("estimator"))
     source = runtime.create_node("source")
-    lane = source.create_publisher(msg.Float64MultiArray, "/lane_state")
-    applied = source.create_publisher(msg.Float64MultiArray, "/controller/input")
-    for e_v in (0.0, 0.1, -1.0, -0.2, 0.0, 0.1):  # the third state is outside (|e_v| > 0.5)
-        lane.publish(msg.array([0.0, 0.01, 0.0, e_v, 0.0], layouts.LANE_STATE))
-        applied.publish(msg.array([0.0, 0.1], layouts.CONTROL_INPUT))
+    lane = source.create_publisher(msg.LaneState, "/lane_state")
+    applied = source.create_publisher(msg.ControlInput, "/controller/input")
+    for k, e_v in enumerate((0.0, 0.1, -1.0, -0.2, 0.0, 0.1)):  # the third is outside
+        lane.publish(msg.lane_state(0.1 * k, [0.0, 0.01, 0.0, e_v, 0.0]))
+        applied.publish(msg.control_input(0.1 * k, [0.0, 0.1]))
     runtime._deliver()
     assert estimator.learner.samples == 3  # 0 -> 0.1, -0.2 -> 0.0, 0.0 -> 0.1
 
@@ -169,20 +174,18 @@ def test_a_controller_started_later_gets_the_last_model():
     (or restarts) after the update still gets it; a volatile subscription does not."""
     runtime = Runtime(parameters(CONFIG / "car.yaml", "oval"))
     estimator = runtime.create_node("estimator")
-    pub = estimator.create_publisher(msg.Float64MultiArray, "/model", LATCHED)
-    update = msg.array(_with(**TIGHTER), layouts.MODEL)
+    pub = estimator.create_publisher(msg.UncertainModel, "/model", LATCHED)
+    update = _with(**TIGHTER)
     timer = estimator.create_timer(0.1, lambda: pub.publish(update) or timer.cancel())
     runtime.spin_until(0.5)  # published and delivered at 0.1 s, to nobody
     controller = ControllerNode(runtime.create_node("controller"))
     volatile: list = []
     runtime.create_node("late").create_subscription(
-        msg.Float64MultiArray, "/model", volatile.append, RELIABLE
+        msg.UncertainModel, "/model", volatile.append, RELIABLE
     )
     runtime.spin_until(1.0)
     assert controller.model.eps_A == pytest.approx(TIGHTER["eps_A"])
     assert volatile == []
-    durability = qos_policies(LATCHED, "std_msgs/msg/Float64MultiArray")[Policy.Durability]
-    assert durability == Policy.Durability.TransientLocal
 
 
 def test_builds_run_beside_the_caller_and_come_back_in_order():
@@ -232,12 +235,12 @@ def test_model_update_is_built_off_the_control_path(monkeypatch):
                 time.sleep(0.05)  # simulated time runs at most 2x real time meanwhile
 
     controller, probe = drive(Graph, duration=8.0)
-    ((t_accept, level, message, _),) = probe.diags[layouts.MODEL_STATUS]
+    ((t_accept, level, message, _),) = probe.diags[MODEL_STATUS]
     assert (level, message) == (msg.OK, "model accepted")
     assert t_accept >= 1.5  # not in the /model callback at 1.0 s: after >= 5 more ticks
     assert controller.model.eps_A == pytest.approx(0.9 * PRIOR.eps_A)
-    ticks = [t for t, *_ in probe.diags[layouts.PLANNER_STATUS]]
+    ticks = [t for t, *_ in probe.diags[PLANNER_STATUS]]
     assert np.allclose(np.diff(ticks), 0.1)  # a command every period, build or not
     assert len(probe.drives) == len(ticks)
-    assert {status for _, _, status, _ in probe.diags[layouts.PLANNER_STATUS]} == {"optimal"}
+    assert {status for _, _, status, _ in probe.diags[PLANNER_STATUS]} == {"optimal"}
     assert violations(np.array(probe.lanes)) == 0

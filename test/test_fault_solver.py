@@ -13,9 +13,9 @@ import numpy as np
 from safe_control_ros.control.plan import Solution
 from safe_control_ros.control.receding import Planner
 from safe_control_ros.launcher import CONFIG, parameters
-from safe_control_ros.nodes import layouts
 from safe_control_ros.nodes.controller_node import ControllerNode
 from safe_control_ros.nodes.sim_node import SimNode
+from safe_control_ros.nodes.statuses import PLANNER_STATUS
 from safe_control_ros.runtime import messages as msg
 from safe_control_ros.runtime.inprocess import Runtime
 from safe_control_ros.sim.config import CarModelConfig
@@ -45,12 +45,12 @@ class Probe:
         self.lanes: list[np.ndarray] = []
         self.drives: list = []
         self.diags: dict[str, list] = {}  # status name -> [(t, level, message, values)]
-        node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane)
+        node.create_subscription(msg.LaneState, "/lane_state", self.on_lane)
         node.create_subscription(msg.AckermannDriveStamped, "/drive", self.drives.append)
         node.create_subscription(msg.DiagnosticArray, "/diagnostics", self.on_diag)
 
     def on_lane(self, lane) -> None:
-        self.lanes.append(np.asarray(lane.data, dtype=float))
+        self.lanes.append(msg.lane_values(lane))
 
     def on_diag(self, diag) -> None:
         t = msg.seconds(diag.header.stamp)
@@ -60,7 +60,7 @@ class Probe:
 
     def controller(self) -> dict[int, tuple]:
         """Controller status per tick number (time / 0.1 s)."""
-        return {round(t * 10): rest for t, *rest in self.diags[layouts.PLANNER_STATUS]}
+        return {round(t * 10): rest for t, *rest in self.diags[PLANNER_STATUS]}
 
 
 def drive(controller_class=ControllerNode, duration: float = 12.0, params=None, between=None):

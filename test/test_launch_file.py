@@ -6,6 +6,7 @@ import ast
 import re
 from pathlib import Path
 
+import yaml
 from test_fault_solver import Probe
 
 from safe_control_ros.graph import (
@@ -16,13 +17,14 @@ from safe_control_ros.graph import (
     parameters,
     with_perception,
 )
-from safe_control_ros.launcher import NODES, build
-from safe_control_ros.nodes import layouts
+from safe_control_ros.launcher import NODES, RECORDED, build
+from safe_control_ros.nodes.statuses import PLANNER_STATUS
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "car.launch.py"
 MAP = str(ROOT / "maps" / "cnn_preview.npz")
-ARGUMENTS = {"use_sim", "config", "track", "record", "perception_map"}
+PROCESS_ONLY = ("use_sim_time", "start_when_matched")
+ARGUMENTS = {"use_sim", "config", "track", "record", "rviz", "perception_map"}
 
 
 def test_launch_file_declares_its_arguments():
@@ -47,7 +49,7 @@ def test_every_node_of_the_graph_is_installed_and_runs_standalone():
 def test_default_graph_runs_on_the_sims_clock():
     overrides = launch_overrides("", use_sim=True)
     assert list(overrides) == ["sim", "camera", "estimator", "controller"]
-    assert overrides["sim"] == {}  # it publishes /clock
+    assert overrides["sim"] == {"start_when_matched": True}  # it publishes /clock
     assert all(
         overrides[n] == {"use_sim_time": True} for n in ("camera", "estimator", "controller")
     )
@@ -70,12 +72,12 @@ def test_perception_graph_uses_the_standalone_launchers_profile():
 
 
 def test_perception_graph_with_the_car_config_builds_and_plans():
-    """The car config, the oval and the launch file's overrides (use_sim_time left out:
-    the in-process runtime is on simulated time): every node builds and the controller
-    plans on the shipped map's measurements."""
+    """The car config, the oval and the launch file's overrides (without the settings of
+    ROS 2 processes: the in-process runtime is lockstep on simulated time): every node
+    builds and the controller plans on the shipped map's measurements."""
     params = parameters(CONFIG / "car.yaml", "oval")
     for node, values in launch_overrides(MAP, use_sim=True).items():
-        values = {k: v for k, v in values.items() if k != "use_sim_time"}
+        values = {k: v for k, v in values.items() if k not in PROCESS_ONLY}
         params[node] = params.get(node, {}) | values
     runtime, jobs = build(params)
     probe = Probe(runtime.create_node("probe"))
@@ -84,5 +86,18 @@ def test_perception_graph_with_the_car_config_builds_and_plans():
     finally:
         jobs["sim"].destroy()
     assert jobs["controller"].perception
-    statuses = [message for _, _, message, _ in probe.diags[layouts.PLANNER_STATUS]]
+    statuses = [message for _, _, message, _ in probe.diags[PLANNER_STATUS]]
     assert len(statuses) == 20 and set(statuses) == {"optimal"}
+
+
+def test_rviz_config_shows_topics_and_frames_the_graph_publishes():
+    config = yaml.safe_load((CONFIG / "car.rviz").read_text())
+    manager = config["Visualization Manager"]
+    assert manager["Global Options"]["Fixed Frame"] == "odom"  # REP-105
+    assert manager["Views"]["Current"]["Target Frame"] == "base_link"
+    topics = {d["Topic"]["Value"] for d in manager["Displays"] if "Topic" in d}
+    assert topics == {"/odom", "/plan", "/camera/image_raw"}
+    assert topics <= set(RECORDED) | {"/camera/image_raw"}
+    assert "config/car.rviz" in (ROOT / "launch" / "car.launch.py").read_text().replace(
+        '"config", "car.rviz"', "config/car.rviz"
+    )

@@ -50,3 +50,15 @@ def test_launch_description_evaluates_to_the_graph(arguments, names):
     for node in nodes:
         node._perform_substitutions(context)
         assert node.node_name.endswith(node.node_executable.removesuffix("_node"))
+
+
+def test_rviz_starts_only_when_asked():
+    description = _description()
+    context = LaunchContext()
+    for entity in description.entities:
+        if type(entity).__name__ == "DeclareLaunchArgument":
+            entity.visit(context)
+    (rviz,) = [e for e in description.entities if isinstance(e, Node)]
+    assert rviz.node_executable == "rviz2" and not rviz.condition.evaluate(context)
+    context.launch_configurations["rviz"] = "true"
+    assert rviz.condition.evaluate(context)

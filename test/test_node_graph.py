@@ -6,22 +6,24 @@ import pytest
 from safe_control_ros.control.fast_sls import FastRobustSLS
 from safe_control_ros.control.sls import RobustSLS
 from safe_control_ros.launcher import CONFIG, build, parameters
-from safe_control_ros.nodes import layouts
+from safe_control_ros.nodes import model_update
 from safe_control_ros.nodes.controller_config import ControllerConfig
 from safe_control_ros.nodes.controller_node import ControllerNode
+from safe_control_ros.nodes.statuses import FIT_STATUS, PLANNER_STATUS
 from safe_control_ros.runtime import messages as msg
 from safe_control_ros.runtime.inprocess import Runtime
 
 
 def _probe(runtime):
     probe = runtime.create_node("probe")
-    seen = {"drive": [], "lane": [], "diag": [], "model": [], "plan": [], "twist": []}
+    seen = {"drive": [], "lane": [], "diag": [], "model": [], "plan": [], "twist": [], "tf": []}
     probe.create_subscription(msg.AckermannDriveStamped, "/drive", seen["drive"].append)
-    probe.create_subscription(msg.Float64MultiArray, "/lane_state", seen["lane"].append)
+    probe.create_subscription(msg.LaneState, "/lane_state", seen["lane"].append)
     probe.create_subscription(msg.DiagnosticArray, "/diagnostics", seen["diag"].append)
-    probe.create_subscription(msg.Float64MultiArray, "/model", seen["model"].append)
+    probe.create_subscription(msg.UncertainModel, "/model", seen["model"].append)
     probe.create_subscription(msg.Path, "/plan", seen["plan"].append)
     probe.create_subscription(msg.TwistStamped, "/cmd_vel", seen["twist"].append)
+    probe.create_subscription(msg.TFMessage, "/tf", seen["tf"].append)
     return probe, seen
 
 
@@ -38,15 +40,15 @@ def test_graph_drives_the_car_safely_while_learning():
     _, seen = _probe(runtime)
     runtime.spin_until(20.0)
     assert len(seen["drive"]) == 200 and len(seen["twist"]) == 200
-    lanes = np.array([m.data for m in seen["lane"]])
+    lanes = np.array([msg.lane_values(m) for m in seen["lane"]])
     car = jobs["controller"].car
     assert np.all(np.abs(lanes[:, 1]) <= car.e_y_max)
     assert np.all(np.abs(lanes[:, 2]) <= car.e_psi_max)
     assert np.all(np.abs(lanes[:, 3]) <= car.e_v_max)
-    assert set(_statuses(seen, layouts.PLANNER_STATUS)) == {"optimal"}
-    assert len(_statuses(seen, layouts.FIT_STATUS)) == 4  # every refit period
+    assert set(_statuses(seen, PLANNER_STATUS)) == {"optimal"}
+    assert len(_statuses(seen, FIT_STATUS)) == 4  # every refit period
     statuses = [s for d in seen["diag"] for s in d.status]
-    assert {s.name for s in statuses} == {layouts.PLANNER_STATUS, layouts.FIT_STATUS}
+    assert {s.name for s in statuses} == {PLANNER_STATUS, FIT_STATUS}
     assert {s.name.split(": ")[0] for s in statuses} == {"controller", "estimator"}
     assert {s.hardware_id for s in statuses} == {car.hardware_id} == {"racecar"}
     assert jobs["estimator"].learner.samples == 199
@@ -56,22 +58,50 @@ def test_graph_drives_the_car_safely_while_learning():
     jobs["sim"].destroy()
 
 
+def test_plan_is_in_a_frame_tf_knows_and_starts_at_the_car():
+    """/plan is in frame `lane`, which /tf links to base_link (and the sim's /tf links
+    base_link to odom) at the plan's stamp; through it the plan's first pose (the measured
+    state) is the car itself."""
+    runtime, jobs = build(parameters(CONFIG / "car.yaml", "oval"))
+    _, seen = _probe(runtime)
+    runtime.spin_until(3.0)
+    jobs["sim"].destroy()
+    transforms = {
+        (tf.header.frame_id, tf.child_frame_id, msg.seconds(tf.header.stamp)): tf
+        for m in seen["tf"]
+        for tf in m.transforms
+    }
+    for plan in seen["plan"]:
+        t = msg.seconds(plan.header.stamp)
+        assert plan.header.frame_id == "lane" and ("odom", "base_link", t) in transforms
+        lane = transforms[("base_link", "lane", t)].transform
+        first = plan.poses[0].pose
+        yaw = 2 * np.arctan2(lane.rotation.z, lane.rotation.w)
+        c, s = np.cos(yaw), np.sin(yaw)
+        x = lane.translation.x + c * first.position.x - s * first.position.y
+        y = lane.translation.y + s * first.position.x + c * first.position.y
+        assert np.hypot(x, y) < 1e-6  # base_link's origin
+    assert len(seen["plan"]) == 30
+
+
 def test_controller_without_state_sends_no_command():
     params = parameters(CONFIG / "car.yaml", "oval")
     runtime, _ = build(params, use_sim=False)
     _, seen = _probe(runtime)
     runtime.spin_until(1.0)
     assert seen["drive"] == []
-    assert set(_statuses(seen, layouts.PLANNER_STATUS)) == {"no recent /lane_state: no command"}
+    assert set(_statuses(seen, PLANNER_STATUS)) == {"no recent /lane_state: no command"}
 
 
 def test_controller_ignores_malformed_state_and_model():
     runtime, jobs = build(parameters(CONFIG / "car.yaml", "oval"), use_sim=False)
     probe, _ = _probe(runtime)
-    lane = probe.create_publisher(msg.Float64MultiArray, "/lane_state")
-    model = probe.create_publisher(msg.Float64MultiArray, "/model")
-    lane.publish(msg.array([0.0, np.nan, 0.0, 0.0, 0.0], layouts.LANE_STATE))
-    model.publish(msg.array(np.full(18, np.nan), layouts.MODEL))
+    lane = probe.create_publisher(msg.LaneState, "/lane_state")
+    model = probe.create_publisher(msg.UncertainModel, "/model")
+    lane.publish(msg.lane_state(0.0, [0.0, np.nan, 0.0, 0.0, 0.0]))
+    nan_model = model_update.encode(0.0, jobs["controller"].model)
+    nan_model.a = np.full(9, np.nan)
+    model.publish(nan_model)
     runtime._deliver()
     assert jobs["controller"].lane is None
     assert jobs["controller"].model is jobs["controller"].instance.model
@@ -102,7 +132,7 @@ def test_controller_uses_the_fast_formulation_by_default_and_the_generic_on_requ
         _, seen = _probe(runtime)
         runtime.spin_until(2.0)
         assert isinstance(jobs["controller"].planner.planner, cls)
-        assert set(_statuses(seen, layouts.PLANNER_STATUS)) == {"optimal"}
+        assert set(_statuses(seen, PLANNER_STATUS)) == {"optimal"}
         assert len(seen["drive"]) == 20
         jobs["sim"].destroy()
     assert ControllerConfig().formulation == "fast"

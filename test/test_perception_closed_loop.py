@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import sizes
+from slow_groups import sizes
 
 from safe_control_ros.control.innovation import InnovationTest, MeasurementGuard
 from safe_control_ros.control.measurement import certainty_equivalent, robust_output_feedback

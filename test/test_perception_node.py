@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from safe_control_ros.nodes.camera_node import CameraNode
-from safe_control_ros.nodes.layouts import PERCEPTION
 from safe_control_ros.nodes.perception_node import PerceptionNode
 from safe_control_ros.nodes.sim_node import SimNode
 from safe_control_ros.paramfile import load_parameter_file
@@ -38,24 +37,23 @@ def _graph(map_path, with_sim=True, **overrides):
     runtime.check_parameters()
     probe = runtime.create_node("probe")
     seen = []
-    probe.create_subscription(msg.Float64MultiArray, "/perception/measurement", seen.append)
+    probe.create_subscription(msg.PerceptionMeasurement, "/perception/measurement", seen.append)
     return runtime, sim, node, probe, seen
 
 
 def test_measurements_from_the_sim_camera_are_valid_and_bounded(map_path):
     runtime, sim, node, _, seen = _graph(map_path)
     lane = []
-    runtime.create_node("truth").create_subscription(
-        msg.Float64MultiArray, "/lane_state", lane.append
-    )
+    runtime.create_node("truth").create_subscription(msg.LaneState, "/lane_state", lane.append)
     runtime.spin_until(1.0)
-    assert seen and seen[-1].layout.dim[0].label == ",".join(PERCEPTION)
-    data = np.array([m.data for m in seen])
-    assert np.all(data[:, 4] == 1.0), node.counts
+    assert seen and all(m.valid for m in seen), node.counts
+    data = np.array([[m.e_y, m.e_psi, m.bound_e_y, m.bound_e_psi] for m in seen])
     bound = data[:, 2:4]
     np.testing.assert_allclose(bound, node.bound.eps[None].repeat(len(data), 0))
-    truth = np.array([m.data[1:3] for m in lane])[-len(data) :]
-    assert np.all(np.abs(data[:, :2] - truth) <= bound)
+    truth = {m.header.stamp.nanosec: [m.e_y, m.e_psi] for m in lane}  # by stamp (< 1 s)
+    assert all(m.header.frame_id == "camera_link" for m in seen)
+    estimate_error = data[:, :2] - np.array([truth[m.header.stamp.nanosec] for m in seen])
+    assert np.all(np.abs(estimate_error) <= bound)
     sim.destroy()
 
 
@@ -65,7 +63,7 @@ def test_stale_garbage_and_malformed_images_are_flagged_and_the_node_keeps_runni
     rng = np.random.default_rng(0)
     garbage = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     runtime.spin_until(1.0)  # no images at all: the watchdog reports invalid
-    assert seen and all(m.data[4] == 0.0 for m in seen) and node.counts["none"] > 0
+    assert seen and not any(m.valid for m in seen) and node.counts["none"] > 0
     seen.clear()
     now = runtime.now
     cases = {
@@ -81,7 +79,7 @@ def test_stale_garbage_and_malformed_images_are_flagged_and_the_node_keeps_runni
         camera.publish(image)
     runtime._deliver()
     assert len(seen) == len(cases)
-    assert all(m.data[4] == 0.0 for m in seen)
+    assert not any(m.valid for m in seen)
     assert node.counts["stale"] == 1 and node.counts["ood"] == 2 and node.counts["bad"] == 2
 
 

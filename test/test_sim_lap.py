@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import sizes
+from slow_groups import sizes
 
 from safe_control_ros.control.receding import RecedingHorizon
 from safe_control_ros.control.sls import RobustSLS

@@ -1,15 +1,18 @@
 """Camera node: publishes /camera/image_raw (sensor_msgs/Image, rgb8) at `rate` Hz.
 
-source "sim": forwards the newest image of the simulator's /sim/camera/image_raw (a frame
-is sent once; none when the simulator sends none). source "device": reads a V4L2/USB
+source "sim": forwards each image of the simulator's /sim/camera/image_raw as it arrives,
+as a camera driver publishes each frame it captures (stamp and frame kept), at most `rate`
+per second of the images' stamps (a frame sooner than 1/rate after the last one is
+dropped); none when the simulator sends none. source "device": reads a V4L2/USB
 camera (or a video file) with OpenCV, converts BGR to RGB and resizes to width x height.
 A frame that cannot be read is logged and skipped. Parameters: `camera` section.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -17,6 +20,11 @@ from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..schema import Parameters, param
 from .qos import SENSOR_DATA
+
+if TYPE_CHECKING:  # the node handle: rclpy's Node, or a standalone runtime's
+    from rclpy.node import Node
+
+RATE_TOLERANCE = 0.01  # of a frame period: stamps this much early still count as on time
 
 
 @dataclass(frozen=True)
@@ -33,30 +41,28 @@ class CameraConfig(Parameters):
 
 
 class CameraNode:
-    def __init__(self, node) -> None:
+    def __init__(self, node: Node) -> None:
         self.node = node
         self.config = declare_config(node, CameraConfig)
         self.log = node.get_logger()
-        self.pending = None  # newest simulator image not yet forwarded
+        self.last_stamp = -math.inf  # s, stamp of the last simulator image forwarded
         self.capture = None
         self.failures = 0
         self.image_pub = node.create_publisher(msg.Image, "/camera/image_raw", SENSOR_DATA)
         if self.config.source == "sim":
             node.create_subscription(msg.Image, "/sim/camera/image_raw", self.on_sim, SENSOR_DATA)
         else:
-            self.capture = _open(self.config.device)
-        node.create_timer(1.0 / self.config.rate, self.on_tick)
+            self.capture = capture = _open(self.config.device)
+            node.create_timer(1.0 / self.config.rate, lambda: self.on_frame(*capture.read()))
 
     def on_sim(self, image) -> None:
-        self.pending = image
+        stamp = msg.seconds(image.header.stamp)
+        if stamp - self.last_stamp >= (1.0 - RATE_TOLERANCE) / self.config.rate:
+            self.last_stamp = stamp
+            self.image_pub.publish(image)
 
-    def on_tick(self) -> None:
-        if self.capture is None:
-            if self.pending is not None:
-                self.image_pub.publish(self.pending)
-                self.pending = None
-            return
-        ok, frame = self.capture.read()
+    def on_frame(self, ok: bool, frame: np.ndarray) -> None:
+        """Publish a device frame (`ok` False: none could be read)."""
         if not ok:
             self.failures += 1
             self.log.warning(f"camera.device {self.config.device}: no frame ({self.failures})")

@@ -1,18 +1,19 @@
 """Controller node: robust SLS receding horizon on the lane-frame state.
 
-Subscribes /lane_state (Float64MultiArray, layouts.LANE_STATE) and /model (layouts.MODEL,
+Subscribes /lane_state (safe_control_interfaces/LaneState) and /model (UncertainModel,
 from the estimator). Every control period it publishes /drive (AckermannDriveStamped:
 steering = feed-forward atan(L kappa) + feedback, acceleration, and the speed set-point
 that acceleration reaches one period on, never below 0), /cmd_vel (TwistStamped with that
-set-point, for robots that take velocity commands), /controller/input (layouts.CONTROL_INPUT, the
-applied input in controller coordinates), /plan (nav_msgs/Path of the nominal plan in
-the lane frame: x = arc length ahead, y = e_y) and /diagnostics (status "controller:
-planner": solve time and status, tau, margins; "controller: model": model updates;
-hardware_id car_model.hardware_id). During
+set-point, for robots that take velocity commands), /controller/input (ControlInput: the
+applied input in controller coordinates, stamped with the lane state's stamp), /plan
+(nav_msgs/Path of the nominal plan in frame `lane`: x = arc length ahead, y = e_y), /tf
+base_link -> lane (the centre line's frame at the car, drawn straight) and /diagnostics (status "controller: planner": solve time and status, tau, margins;
+"controller: model": model updates; hardware_id car_model.hardware_id). During
 the first `learning_duration` s it adds bounded excitation and plans for it. A state
-older than `state_timeout`, non-finite, physically impossible (beyond `plausible_state`)
-or frozen (the arc length of the last one while the car moves) gets no command (the car's
-watchdog brakes); the reason is on /diagnostics.
+older than `state_timeout` by its own stamp (or stamped that far in the future: clocks
+that disagree), non-finite, physically impossible (beyond `plausible_state`), not newer
+than the last one, or frozen (the arc length of the last one while the car moves) gets no
+command (the car's watchdog brakes); the reason is on /diagnostics.
 
 Every command goes out inside the input box of car_model (steering feedback within
 +-steering_max about the feed-forward, acceleration within [accel_min, accel_max]): the
@@ -38,15 +39,15 @@ reference restarts at the car's speed and ramps up at `resume_accel` (fed forwar
 car_model.speed; the controller keeps e_v within the safe set around that reference.
 
 Perception (`state_source: perception`). e_y and e_psi come from /perception/measurement
-(layouts.PERCEPTION: estimate, its bound, valid), s, e_v and the curvature from
+(PerceptionMeasurement: estimate, its bound, valid), s, e_v and the curvature from
 /lane_state. The plans are output-feedback robust SLS for the error bound
 `measurement_bound` and keep the true state inside the region `measurement_region` where
-that bound holds (control.measurement). A measurement is used only if it is valid, no older
-than `state_timeout`, published with a bound within `measurement_bound`, and passes the
-innovation test against the model's prediction (control.innovation). Otherwise the last
-plan holds for up to `hold_time` s, then the car brakes straight on at car_model.accel_min
-(status "stop", level ERROR) until usable measurements come back; the reason is in the
-diagnostics' `measurement` value.
+that bound holds (control.measurement). A measurement is used only if it is valid, stamped
+(the image's stamp) within `state_timeout` of now, published with a bound within
+`measurement_bound`, and passes the innovation test against the model's prediction
+(control.innovation). Otherwise the last plan holds for up to `hold_time` s, then the car
+brakes straight on at car_model.accel_min (status "stop", level ERROR) until usable
+measurements come back; the reason is in the diagnostics' `measurement` value.
 Parameters: `controller` section (ControllerConfig) and `/**: car_model.*`.
 """
 
@@ -55,6 +56,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -74,10 +76,13 @@ from ..sim.lane_model import (
     safe_set,
     steering_feedforward,
 )
-from . import layouts, model_update
+from . import model_update, statuses
 from .builds import Builds
 from .controller_config import ControllerConfig
 from .qos import LATCHED, RELIABLE, SENSOR_DATA
+
+if TYPE_CHECKING:  # the node handle: rclpy's Node, or a standalone runtime's
+    from rclpy.node import Node
 
 MOVING = 0.05  # m/s: a car this fast changes its arc length from one /lane_state to the next
 LEVELS = {
@@ -96,7 +101,7 @@ class MeasuredState:
     x: np.ndarray  # [e_y m, e_psi rad, e_v m/s]
     s: float  # m, arc length along the lane
     curvature: float  # 1/m, ahead of the car (steering feed-forward)
-    time: float  # s, when it was measured (this node's clock)
+    time: float  # s, when it was measured (the message's stamp)
 
 
 class DeadlinePlanner:
@@ -134,7 +139,7 @@ class DeadlinePlanner:
 
 
 class ControllerNode:
-    def __init__(self, node) -> None:
+    def __init__(self, node: Node) -> None:
         self.node = node
         self.config = declare_config(node, ControllerConfig)
         self.car = declare_config(node, CarModelConfig)
@@ -166,21 +171,22 @@ class ControllerNode:
         self.lane: MeasuredState | None = None  # latest usable /lane_state
         self.lane_rejected = ""  # why the latest /lane_state was not used ('' if it was)
         self.input_box = safe_set(self.car).inputs.bounding_box  # (low, high): rad, m/s^2
-        self.measurement: tuple[np.ndarray, float] | None = None  # latest perception, time
-        self.measurement_used = -math.inf  # s, receipt time of the last one a tick took
+        self.measurement: tuple[np.ndarray, float] | None = None  # latest perception, stamp
+        self.measurement_used = -math.inf  # s, stamp of the last one a tick took
         self.start: float | None = None  # s, time of the first control tick
         self.speed_offset = 0.0  # m/s (<= 0): next tick's speed reference - car_model.speed
 
         self.drive_pub = node.create_publisher(msg.AckermannDriveStamped, "/drive", RELIABLE)
         self.twist_pub = node.create_publisher(msg.TwistStamped, "/cmd_vel", RELIABLE)
-        self.input_pub = node.create_publisher(msg.Float64MultiArray, "/controller/input", RELIABLE)
+        self.input_pub = node.create_publisher(msg.ControlInput, "/controller/input", RELIABLE)
         self.plan_pub = node.create_publisher(msg.Path, "/plan", RELIABLE)
+        self.tf_pub = node.create_publisher(msg.TFMessage, "/tf", RELIABLE)
         self.diag_pub = node.create_publisher(msg.DiagnosticArray, "/diagnostics", RELIABLE)
-        node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane, SENSOR_DATA)
-        node.create_subscription(msg.Float64MultiArray, "/model", self.on_model, LATCHED)
+        node.create_subscription(msg.LaneState, "/lane_state", self.on_lane, SENSOR_DATA)
+        node.create_subscription(msg.UncertainModel, "/model", self.on_model, LATCHED)
         if self.perception:
             node.create_subscription(
-                msg.Float64MultiArray, "/perception/measurement", self.on_measurement, RELIABLE
+                msg.PerceptionMeasurement, "/perception/measurement", self.on_measurement, RELIABLE
             )
         node.create_timer(self.config.control_period, self.on_tick)
 
@@ -193,7 +199,7 @@ class ControllerNode:
                 f"{car.sample_time} s (the model's time step), got {cfg.control_period}"
             )
         limits = (car.e_y_max, car.e_psi_max, car.e_v_max)
-        names = layouts.LANE_STATE[1:4]
+        names = msg.LANE_FIELDS[1:4]
         for i, (name, value, limit) in enumerate(zip(names, cfg.x_ref, limits, strict=True)):
             if abs(value) >= limit:
                 raise ValueError(
@@ -265,25 +271,37 @@ class ControllerNode:
         return self.node.get_clock().now().nanoseconds * 1e-9
 
     def on_lane(self, lane) -> None:
-        values = np.asarray(lane.data, dtype=float)
-        self.lane_rejected = self._lane_rejection(values)
+        values, stamp = msg.lane_values(lane), msg.seconds(lane.header.stamp)
+        self.lane_rejected = self._lane_rejection(values, stamp)
         if self.lane_rejected:
             self.log.error(f"/lane_state not used: {self.lane_rejected}")
             return
         s, e_y, e_psi, e_v, curvature = values
-        self.lane = MeasuredState(np.array([e_y, e_psi, e_v]), s, curvature, self.now())
+        self.lane = MeasuredState(np.array([e_y, e_psi, e_v]), s, curvature, stamp)
 
-    def _lane_rejection(self, values: np.ndarray) -> str:
-        """Why a /lane_state (layouts.LANE_STATE) cannot be used, '' if it can."""
-        if values.shape != (len(layouts.LANE_STATE),) or not np.all(np.isfinite(values)):
-            return f"expected {len(layouts.LANE_STATE)} finite values, got {values.size}"
+    def _lane_rejection(self, values: np.ndarray, stamp: float) -> str:
+        """Why a /lane_state (values msg.LANE_FIELDS, stamped `stamp` s) cannot be used, ''
+        if it can."""
+        names = msg.LANE_FIELDS
+        if not np.all(np.isfinite(values)):
+            bad = [
+                name for name, value in zip(names, values, strict=True) if not np.isfinite(value)
+            ]
+            return f"non-finite {', '.join(bad)}"
+        ahead = stamp - self.now()
+        if ahead > self.config.state_timeout:
+            return (
+                f"stamped {ahead:.3f} s in the future (more than state_timeout "
+                f"{self.config.state_timeout} s): clocks disagree (use_sim_time?)"
+            )
+        if self.lane is not None and stamp <= self.lane.time:
+            return f"stamp {stamp:.3f} s not newer than the last used ({self.lane.time:.3f} s)"
         beyond = np.abs(values[1:4]) > self.config.plausible_state
         if np.any(beyond):
             i = int(np.argmax(beyond))
             return (
-                f"{layouts.LANE_STATE[1 + i]} = {values[1 + i]:.6g} is physically impossible "
-                f"(plausible_state: |{layouts.LANE_STATE[1 + i]}| <= "
-                f"{self.config.plausible_state[i]})"
+                f"{names[1 + i]} = {values[1 + i]:.6g} is physically impossible "
+                f"(plausible_state: |{names[1 + i]}| <= {self.config.plausible_state[i]})"
             )
         speed = self.car.speed + values[3]
         if self.lane is not None and values[0] == self.lane.s and abs(speed) > MOVING:
@@ -291,12 +309,9 @@ class ControllerNode:
         return ""
 
     def on_measurement(self, measurement) -> None:
-        values = np.asarray(measurement.data, dtype=float)
-        if values.shape != (len(layouts.PERCEPTION),):
-            size = len(layouts.PERCEPTION)
-            self.log.error(f"/perception/measurement: expected {size} values")
-            return
-        self.measurement = (values, self.now())
+        m = measurement
+        values = np.array([m.e_y, m.e_psi, m.bound_e_y, m.bound_e_psi, float(m.valid)])
+        self.measurement = (values, msg.seconds(m.header.stamp))
 
     def perceived(self, t: float, x: np.ndarray) -> tuple[np.ndarray | None, str]:
         """The measurement (3,) in controller coordinates to control from at time t (s):
@@ -304,13 +319,13 @@ class ControllerNode:
         is used by one tick at most; the innovation test is left to the guard."""
         if self.measurement is None:
             return None, "no measurement yet"
-        values, received = self.measurement
+        values, stamp = self.measurement
         e_y, e_psi, bound_e_y, bound_e_psi, valid = values
-        if received <= self.measurement_used:
+        if stamp <= self.measurement_used:
             return None, "no new measurement since the last tick"
-        self.measurement_used = received
-        if t - received > self.config.state_timeout:
-            return None, f"measurement {t - received:.3f} s old"
+        self.measurement_used = stamp
+        if abs(t - stamp) > self.config.state_timeout:
+            return None, f"measurement stamped {t - stamp:.3f} s before now"
         if valid != 1.0 or not np.all(np.isfinite(values)):
             return None, "flagged invalid by perception"
         if np.any(np.array([bound_e_y, bound_e_psi]) > self.config.measurement_bound):
@@ -328,7 +343,7 @@ class ControllerNode:
         """A new model estimate that passes `model_update.rejection` gets its planner built
         off the control path (`builds`); the tick swaps it in once it finds a plan."""
         try:
-            new = model_update.decode(model.data)
+            new = model_update.decode(model)
             reason = model_update.rejection(new, self.model)
             if reason:
                 raise ValueError(reason)
@@ -365,6 +380,7 @@ class ControllerNode:
                 self.log.info(f"{why}: planner swapped")
 
     def on_tick(self) -> None:
+        """One control step at the current time."""
         t = self.now()
         if self.start is None:
             self.start = t  # ROS time need not start at 0
@@ -400,9 +416,10 @@ class ControllerNode:
         self.drive_pub.publish(msg.ackermann(t, steering, accel, speed))
         yaw_rate = speed * math.tan(steering) / self.car.wheelbase
         self.twist_pub.publish(msg.twist_stamped(t, "base_link", speed, yaw_rate))
-        self.input_pub.publish(msg.array(command / self.input_scale, layouts.CONTROL_INPUT))
+        self.input_pub.publish(msg.control_input(state.time, command / self.input_scale))
         if step.plan is not None:
-            self.plan_pub.publish(self._path(t, state.s, step.plan, step.plan_step))
+            self.tf_pub.publish(self._lane_frame(t, e_y, e_psi))
+            self.plan_pub.publish(self._path(t, step.plan, step.plan_step))
         level = max(LEVELS[step.status], msg.WARN if clipped else msg.OK)
         extra = {"input": clipped} if clipped else {}
         self._diagnose(t, level, step.status, step, state, offset, measurement, extra)
@@ -445,15 +462,22 @@ class ControllerNode:
         self.speed_offset = min(0.0, offset + self.config.resume_accel * period)
         return offset, (self.speed_offset - offset) / period
 
-    def _path(self, t: float, s: float, plan: Plan, plan_step: int):
-        """The rest of the nominal plan as a path in the lane frame (x: arc length, y: e_y)."""
+    def _path(self, t: float, plan: Plan, plan_step: int):
+        """The rest of the nominal plan as a path in the frame `lane` (x: arc length ahead
+        of the car's closest centre-line point, y: e_y, yaw: e_psi)."""
         dt, v = self.config.control_period, self.car.speed
         z = plan.z[plan_step:] * self.state_scale
         poses = [
-            msg.pose_stamped(t + k * dt, "lane", s + v * k * dt, zk[0], zk[1])
+            msg.pose_stamped(t + k * dt, "lane", v * k * dt, zk[0], zk[1])
             for k, zk in enumerate(z)
         ]
         return msg.Path(header=msg.header(t, "lane"), poses=poses)
+
+    def _lane_frame(self, t: float, e_y: float, e_psi: float):
+        """TF base_link -> lane: the centre line's frame at the car's closest point (x along
+        the lane, straight), from the car's offset e_y (m) and heading e_psi (rad)."""
+        origin = (-math.sin(e_psi) * e_y, -math.cos(e_psi) * e_y, 0.0)
+        return msg.tf(msg.transform(t, "base_link", "lane", origin, (0.0, 0.0, -e_psi)))
 
     def _diagnose(
         self,
@@ -466,7 +490,7 @@ class ControllerNode:
         measurement: str = "",
         extra: dict[str, str] | None = None,
     ) -> None:
-        """Status layouts.PLANNER_STATUS; with the step, the state it was taken from, the speed
+        """Status statuses.PLANNER_STATUS; with the step, the state it was taken from, the speed
         reference (as an offset from car_model.speed, m/s), with perception what became
         of the measurement, and `extra` values."""
         values = {"status": message} | (extra or {})
@@ -495,14 +519,14 @@ class ControllerNode:
                     "input_margin": f"{c.input_margin:.4f}",
                 }
         status = msg.diagnostics(
-            t, layouts.PLANNER_STATUS, level, message, values, self.car.hardware_id
+            t, statuses.PLANNER_STATUS, level, message, values, self.car.hardware_id
         )
         self.diag_pub.publish(status)
 
     def _diagnose_model(self, t: float, level: int, message: str, model: UncertainModel) -> None:
         values = {"eps_A": f"{model.eps_A:.4f}", "eps_B": f"{model.eps_B:.4f}"}
         status = msg.diagnostics(
-            t, layouts.MODEL_STATUS, level, message, values, self.car.hardware_id
+            t, statuses.MODEL_STATUS, level, message, values, self.car.hardware_id
         )
         self.diag_pub.publish(status)
 

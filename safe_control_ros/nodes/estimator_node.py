@@ -1,11 +1,13 @@
 """Estimator node: online least squares with error bounds from (state, input) pairs.
 
-Subscribes /lane_state (layouts.LANE_STATE) and /controller/input (layouts.CONTROL_INPUT,
-the input applied after that state, controller coordinates). Each new state closes a
-transition (x, u, x+); transitions with a state outside the safe set (the car starting,
-stopping or off its operating point, where the linear model does not hold) are left
-out. Every `refit_period` s it asks the learner for its model and publishes it on /model
-(layouts.MODEL: A, B, eps_A, eps_B, sigma_w in controller coordinates) when it is tighter
+Subscribes /lane_state (safe_control_interfaces/LaneState) and /controller/input
+(ControlInput: the input applied after the lane state whose stamp it carries, controller
+coordinates). States and inputs are paired by stamp into transitions (x, u, x+) one
+sample time apart (`transitions`); transitions with a state outside the safe set (the car
+starting, stopping or off its operating point, where the linear model does not hold) are
+left out. Every `refit_period` s it asks the learner for its model and publishes it on
+/model (UncertainModel: A, B, eps_A, eps_B, sigma_w in controller coordinates, transient
+local) when it is tighter
 than the last one published (the data then suffice to tighten) and passes the
 controller's checks (`model_update.rejection`: stable, well-conditioned, consistent);
 it reports the bounds on /diagnostics, a withheld model or a failed refit with level WARN.
@@ -14,6 +16,8 @@ Parameters: `estimator` section (EstimatorConfig) and `/**: car_model.*` (the pr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..control.learning import ModelLearner
@@ -21,13 +25,17 @@ from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..sim.config import CarModelConfig
 from ..sim.lane_model import controller_instance
-from . import layouts, model_update
+from . import model_update, statuses
 from .controller_config import EstimatorConfig
 from .qos import LATCHED, RELIABLE
+from .transitions import Transitions
+
+if TYPE_CHECKING:  # the node handle: rclpy's Node, or a standalone runtime's
+    from rclpy.node import Node
 
 
 class EstimatorNode:
-    def __init__(self, node) -> None:
+    def __init__(self, node: Node) -> None:
         self.node = node
         self.config = declare_config(node, EstimatorConfig)
         self.car = declare_config(node, CarModelConfig)
@@ -43,35 +51,32 @@ class EstimatorNode:
         self.published = prior
         self.state_scale = np.asarray(self.car.state_scale)
         self.state_max = np.array([self.car.e_y_max, self.car.e_psi_max, self.car.e_v_max])
-        self.x: np.ndarray | None = None  # last state, controller coordinates
-        self.u: np.ndarray | None = None  # input applied after it
+        self.transitions = Transitions(self.car.sample_time)
 
-        self.model_pub = node.create_publisher(msg.Float64MultiArray, "/model", LATCHED)
+        self.model_pub = node.create_publisher(msg.UncertainModel, "/model", LATCHED)
         self.diag_pub = node.create_publisher(msg.DiagnosticArray, "/diagnostics", RELIABLE)
-        node.create_subscription(msg.Float64MultiArray, "/lane_state", self.on_lane, RELIABLE)
-        node.create_subscription(
-            msg.Float64MultiArray, "/controller/input", self.on_input, RELIABLE
-        )
+        node.create_subscription(msg.LaneState, "/lane_state", self.on_lane, RELIABLE)
+        node.create_subscription(msg.ControlInput, "/controller/input", self.on_input, RELIABLE)
         node.create_timer(self.config.refit_period, self.on_refit)
 
     def on_lane(self, lane) -> None:
-        values = np.asarray(lane.data, dtype=float)
-        if values.shape != (len(layouts.LANE_STATE),) or not np.all(np.isfinite(values)):
-            self.log.error("/lane_state: rejected (wrong size or non-finite)")
-            self.x = None
-            return
-        if np.any(np.abs(values[1:4]) > self.state_max):
-            self.x = None  # outside the safe set: no transition from or to it
-            return
-        x = values[1:4] / self.state_scale
-        if self.x is not None and self.u is not None:
-            self.learner.add(self.x, self.u, x)
-        self.x, self.u = x, None
+        values = msg.lane_values(lane)[1:4]
+        x: np.ndarray | None = values / self.state_scale
+        if not np.all(np.isfinite(values)):
+            self.log.error("/lane_state: rejected (non-finite)")
+            x = None
+        elif np.any(np.abs(values) > self.state_max):
+            x = None  # outside the safe set: no transition from or to it
+        self._learn(self.transitions.add_state(msg.seconds(lane.header.stamp), x))
 
     def on_input(self, u) -> None:
-        values = np.asarray(u.data, dtype=float)
-        if values.shape == (2,) and np.all(np.isfinite(values)):
-            self.u = values
+        values = np.array([u.steering, u.acceleration])
+        if np.all(np.isfinite(values)):
+            self._learn(self.transitions.add_input(msg.seconds(u.header.stamp), values))
+
+    def _learn(self, transitions) -> None:
+        for x, u, x_next in transitions:
+            self.learner.add(x, u, x_next)
 
     def on_refit(self) -> None:
         t = self.node.get_clock().now().nanoseconds * 1e-9
@@ -94,14 +99,14 @@ class EstimatorNode:
                 self.log.warning(message)
             else:
                 self.published = model
-                self.model_pub.publish(msg.array(model_update.encode(model), layouts.MODEL))
+                self.model_pub.publish(model_update.encode(t, model))
                 self.log.info(f"published tighter model: eps_A {model.eps_A:.4f}")
                 message = "model published"
         self._diagnose(t, level, message, values)
 
     def _diagnose(self, t: float, level: int, message: str, values: dict[str, str]) -> None:
         status = msg.diagnostics(
-            t, layouts.FIT_STATUS, level, message, values, self.car.hardware_id
+            t, statuses.FIT_STATUS, level, message, values, self.car.hardware_id
         )
         self.diag_pub.publish(status)
 

@@ -1,4 +1,5 @@
-"""The /model message (layouts.MODEL, controller coordinates) and when to trust an update.
+"""The /model message (safe_control_interfaces/UncertainModel, controller coordinates) and
+when to trust an update.
 
 An update replaces a trusted model (the prior, or the last accepted update) only if it is
 tighter and plausible. `rejection(new, trusted)` names the first rule it breaks:
@@ -18,28 +19,33 @@ from __future__ import annotations
 import numpy as np
 
 from ..control.model import UncertainModel
-from . import layouts
+from ..runtime import messages as msg
 
-SIZE = len(layouts.MODEL)
+SIZES = {"a": 9, "b": 6, "sigma_w": 3}  # entries of the message's arrays (3 states, 2 inputs)
 CONDITION_GROWTH = 10.0
 
 
-def encode(model: UncertainModel) -> np.ndarray:
-    """The /model values of a 3-state, 2-input model: A (row-major), B, eps_A, eps_B,
-    sigma_w (3)."""
-    return np.concatenate(
-        [model.A.ravel(), model.B.ravel(), [model.eps_A, model.eps_B], model.sigma_w]
+def encode(t: float, model: UncertainModel) -> msg.UncertainModel:
+    """The /model message of a 3-state, 2-input model, stamped t (s)."""
+    return msg.UncertainModel(
+        header=msg.header(t, ""),
+        a=np.asarray(model.A, dtype=float).ravel(),
+        b=np.asarray(model.B, dtype=float).ravel(),
+        eps_a=float(model.eps_A),
+        eps_b=float(model.eps_B),
+        sigma_w=np.asarray(model.sigma_w, dtype=float),
     )
 
 
-def decode(values) -> UncertainModel:
-    """The model in /model values; ValueError if the size is wrong, a value is not finite
-    or a bound is negative."""
-    data = np.asarray(values, dtype=float)
-    if data.shape != (SIZE,):
-        raise ValueError(f"expected {SIZE} values ({', '.join(layouts.MODEL)}), got {data.size}")
-    A, B = data[:9].reshape(3, 3), data[9:15].reshape(3, 2)
-    return UncertainModel(A, B, data[15], data[16], data[17:])
+def decode(message: msg.UncertainModel) -> UncertainModel:
+    """The model in a /model message; ValueError if an array has the wrong size, a value
+    is not finite or a bound is negative."""
+    arrays = {name: np.asarray(getattr(message, name), dtype=float) for name in SIZES}
+    for name, size in SIZES.items():
+        if arrays[name].shape != (size,):
+            raise ValueError(f"{name}: expected {size} values, got {arrays[name].size}")
+    A, B = arrays["a"].reshape(3, 3), arrays["b"].reshape(3, 2)
+    return UncertainModel(A, B, message.eps_a, message.eps_b, arrays["sigma_w"])
 
 
 def rejection(new: UncertainModel, trusted: UncertainModel) -> str:

@@ -2,14 +2,12 @@
 
 Subscribes to /camera/image_raw (sensor_msgs/Image, rgb8, the map's size) and, for a map
 that takes the track preview, /lane_state (its arc length s on the track map); publishes
-/perception/measurement (std_msgs/Float64MultiArray), one message per image and one per
-`watchdog_period` without a fresh image, with five entries labelled in layout.dim[0].label:
-
-    [e_y (m), e_psi (rad), bound_e_y (m), bound_e_psi (rad), valid (1 or 0)]
-
-The true state satisfies |e_y - x_e_y| <= bound_e_y and |e_psi - x_e_psi| <= bound_e_psi
-when valid = 1 (the map's calibrated bound, grown with the estimate's distance outside the
-region R it was calibrated on). valid = 0 (values may be NaN) for a stale image (stamp older
+/perception/measurement (safe_control_interfaces/PerceptionMeasurement, stamped with the
+image's stamp and frame), one message per image and one per `watchdog_period` without a
+fresh image (stamped then). The true state satisfies |e_y - x_e_y| <= bound_e_y and
+|e_psi - x_e_psi| <= bound_e_psi when valid (the map's calibrated bound, grown with the
+estimate's distance outside the region R it was calibrated on). Not valid (values may be
+NaN) for a stale image (stamp older
 than `max_image_age` s, or older than the newest image seen: out of order), no image for
 `max_image_age` s, an out-of-distribution image
 (`ood_score` > `ood_threshold`), a non-finite estimate, or a wrong encoding/size (logged;
@@ -21,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -33,8 +31,10 @@ from ..runtime.parameters import declare_config
 from ..schema import Parameters, param
 from ..sim.config import OVAL_CURVATURES, OVAL_LENGTHS
 from ..sim.track import Track
-from . import layouts
 from .qos import RELIABLE, SENSOR_DATA
+
+if TYPE_CHECKING:  # the node handle: rclpy's Node, or a standalone runtime's
+    from rclpy.node import Node
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class PerceptionConfig(Parameters):
 class PerceptionNode:
     """Runs the map on each image and publishes the measurement with its bound."""
 
-    def __init__(self, node) -> None:
+    def __init__(self, node: Node) -> None:
         self.node = node
         self.config = declare_config(node, PerceptionConfig)
         self.log = node.get_logger()
@@ -76,23 +76,24 @@ class PerceptionNode:
         self.s: float | None = None  # m, latest arc length (for the preview)
         self._last_image_time = self._now()
         self._last_stamp = -math.inf  # s, header stamp of the newest image seen
+        self._frame = "camera_link"  # frame of the newest image seen
         self.counts = {"valid": 0, "stale": 0, "ood": 0, "nonfinite": 0, "bad": 0, "none": 0}
 
-        self.pub = node.create_publisher(msg.Float64MultiArray, "/perception/measurement", RELIABLE)
+        self.pub = node.create_publisher(
+            msg.PerceptionMeasurement, "/perception/measurement", RELIABLE
+        )
         node.create_subscription(msg.Image, "/camera/image_raw", self.on_image, SENSOR_DATA)
         if self.map.uses_preview:
-            node.create_subscription(
-                msg.Float64MultiArray, "/lane_state", self.on_lane, SENSOR_DATA
-            )
+            node.create_subscription(msg.LaneState, "/lane_state", self.on_lane, SENSOR_DATA)
         node.create_timer(self.config.watchdog_period, self.on_watchdog)
 
     def _now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
 
     def on_lane(self, lane) -> None:
-        """Keep the arc length s (m, first entry of /lane_state) for the track preview."""
-        if len(lane.data) and math.isfinite(lane.data[0]):
-            self.s = float(lane.data[0])
+        """Keep the arc length s (m) of /lane_state for the track preview."""
+        if math.isfinite(lane.s):
+            self.s = float(lane.s)
 
     def on_image(self, image) -> None:
         """Estimate, check and publish; every rejected image yields valid = 0."""
@@ -103,6 +104,7 @@ class PerceptionNode:
             self.log.warning(f"/camera/image_raw: {err}")
             return self._publish_invalid("bad")
         stamp = msg.seconds(image.header.stamp)
+        self._frame = image.header.frame_id or self._frame
         age = self._now() - stamp
         if age > self.config.max_image_age or stamp < self._last_stamp:
             self.log.warning(f"/camera/image_raw: stale or out-of-order image ({age:.3f} s old)")
@@ -121,9 +123,9 @@ class PerceptionNode:
         if not score <= self.config.ood_threshold:
             self.log.warning(f"perception: out-of-distribution image (score {score:.2f})")
             self.counts["ood"] += 1
-            return self._publish(estimate, bound, valid=False)
+            return self._publish(stamp, estimate, bound, valid=False)
         self.counts["valid"] += 1
-        self._publish(estimate, bound, valid=True)
+        self._publish(stamp, estimate, bound, valid=True)
 
     def on_watchdog(self) -> None:
         """Publish valid = 0 while no image came for max_image_age s."""
@@ -132,22 +134,16 @@ class PerceptionNode:
 
     def _publish_invalid(self, reason: str) -> None:
         self.counts[reason] += 1
-        self._publish(np.full(2, math.nan), np.full(2, math.nan), valid=False)
+        self._publish(self._now(), np.full(2, math.nan), np.full(2, math.nan), valid=False)
 
-    def _publish(self, estimate, bound, valid: bool) -> None:
-        values = (*estimate, *bound, 1.0 if valid else 0.0)
-        self.pub.publish(msg.array(values, layouts.PERCEPTION))
+    def _publish(self, stamp: float, estimate, bound, valid: bool) -> None:
+        """The measurement of the image stamped `stamp` (s); its frame is the camera's."""
+        measurement = msg.perception_measurement(stamp, self._frame, estimate, bound, valid)
+        self.pub.publish(measurement)
 
 
 def main(args: list[str] | None = None) -> None:
     """Entry point for `ros2 run safe_control_ros perception_node`."""
-    import rclpy
+    from ..runtime.ros import spin
 
-    rclpy.init(args=args)
-    node = rclpy.create_node("perception")
-    PerceptionNode(node)
-    try:
-        rclpy.spin(node)
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin("perception", PerceptionNode, args)

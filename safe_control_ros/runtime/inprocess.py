@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..paramfile import node_parameters
@@ -37,6 +38,19 @@ class Publisher:
         if self.latched:
             self._runtime._latched[self.topic] = msg
 
+    def get_subscription_count(self) -> int:
+        return len(self._runtime._subscribers.get(self.topic, ()))
+
+
+@dataclass(frozen=True)
+class Subscription:
+    runtime: Runtime
+    topic: str
+    callback: Callable
+
+    def get_publisher_count(self) -> int:
+        return self.runtime._publishers[self.topic]
+
 
 class Node(NodeBase):
     """One node of the in-process graph (the subset of rclpy.node.Node we use)."""
@@ -46,17 +60,20 @@ class Node(NodeBase):
     def __init__(self, runtime: Runtime, name: str, overrides: dict[str, Any]) -> None:
         super().__init__(name, overrides)
         self._runtime = runtime
-        self._subscriptions: list[tuple[str, Callable]] = []
+        self._subscriptions: list[Subscription] = []
         self._timers: list[Timer] = []
 
     def get_clock(self) -> Clock:
         return Clock(self._runtime)
 
     def create_publisher(self, msg_type: type, topic: str, qos: Any = None) -> Publisher:
+        self._runtime._publishers[topic] += 1
         return Publisher(self._runtime, topic, transient_local(qos))
 
-    def create_subscription(self, msg_type: type, topic: str, callback: Callable, qos: Any = None):
-        entry = (topic, callback)
+    def create_subscription(
+        self, msg_type: type, topic: str, callback: Callable, qos: Any = None
+    ) -> Subscription:
+        entry = Subscription(self._runtime, topic, callback)
         self._subscriptions.append(entry)
         self._runtime._subscribers.setdefault(topic, []).append(callback)
         if transient_local(qos) and topic in self._runtime._latched:
@@ -72,8 +89,8 @@ class Node(NodeBase):
     def destroy_node(self) -> None:
         for timer in self._timers:
             timer.cancel()
-        for topic, callback in self._subscriptions:
-            self._runtime._subscribers[topic].remove(callback)
+        for entry in self._subscriptions:
+            self._runtime._subscribers[entry.topic].remove(entry.callback)
         self._subscriptions.clear()
 
 
@@ -87,7 +104,8 @@ class Runtime:
         self.now_ns = 0
         self._parameters = parameters or {}
         self._subscribers: dict[str, list[Callable]] = {}
-        self._queue: deque[tuple[str | Callable, Any]] = deque()  # (topic or callback, msg)
+        self._publishers: Counter[str] = Counter()  # topic: publishers created
+        self._queue: deque[tuple[Callable, Any]] = deque()  # (subscription callback, msg)
         self._latched: dict[str, Any] = {}  # topic: last message of a transient-local publisher
         self._timers: list[tuple[int, int, Timer]] = []
         self._order = itertools.count()
@@ -126,11 +144,11 @@ class Runtime:
         heapq.heappush(self._timers, (due_ns, next(self._order), timer))
 
     def _enqueue(self, topic: str, msg: Any) -> None:
-        self._queue.append((topic, msg))
+        """Queue `msg` for the subscriptions `topic` has now (later ones do not get it)."""
+        for callback in self._subscribers.get(topic, ()):
+            self._queue.append((callback, msg))
 
     def _deliver(self) -> None:
         while self._queue:
-            target, msg = self._queue.popleft()
-            callbacks = [target] if callable(target) else list(self._subscribers.get(target, ()))
-            for callback in callbacks:
-                callback(msg)
+            callback, msg = self._queue.popleft()
+            callback(msg)

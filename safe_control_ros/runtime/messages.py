@@ -1,16 +1,22 @@
 """ROS 2 message classes and builders that work with and without ROS 2.
 
 With ROS 2 the classes are the installed message packages'; without it they come from
-rosbags' typestore (ROS 2 Humble definitions, plus ackermann_msgs from its .msg text),
-with the same names and fields. Builders fill every field, so node code reads the same
-against both; numpy arrays in, numpy arrays out.
+rosbags' typestore (ROS 2 Humble definitions, plus ackermann_msgs from its .msg text and
+this project's safe_control_interfaces from its .msg files), with the same names and
+fields. Builders fill every field, so node code reads the same against both; numpy arrays
+in, numpy arrays out.
 """
 
 from __future__ import annotations
 
-import math
+import pathlib
 
 import numpy as np
+from scipy.spatial.transform import Rotation
+
+#: safe_control_interfaces' .msg files (the package's msg/ directory, shipped inside
+#: safe_control_ros too): the one definition of the project's own messages.
+INTERFACES = pathlib.Path(__file__).resolve().parents[1] / "msg"
 
 try:  # ROS 2 message packages
     from ackermann_msgs.msg import AckermannDrive, AckermannDriveStamped
@@ -22,6 +28,8 @@ try:  # ROS 2 message packages
         PoseStamped,
         PoseWithCovariance,
         Quaternion,
+        Transform,
+        TransformStamped,
         Twist,
         TwistStamped,
         TwistWithCovariance,
@@ -30,7 +38,15 @@ try:  # ROS 2 message packages
     from nav_msgs.msg import Odometry, Path
     from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import Image
-    from std_msgs.msg import Float64MultiArray, Header, MultiArrayDimension, MultiArrayLayout
+    from std_msgs.msg import Header
+    from tf2_msgs.msg import TFMessage
+
+    from safe_control_interfaces.msg import (
+        ControlInput,
+        LaneState,
+        PerceptionMeasurement,
+        UncertainModel,
+    )
 
     ROS = True
 except ImportError:
@@ -48,6 +64,9 @@ except ImportError:
     TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
     for _name, _text in _ACKERMANN.items():
         TYPESTORE.register(get_types_from_msg(_text, _name))
+    for _file in sorted(INTERFACES.glob("*.msg")):
+        _name = f"safe_control_interfaces/msg/{_file.stem}"
+        TYPESTORE.register(get_types_from_msg(_file.read_text(), _name))
     _t = TYPESTORE.types
     AckermannDrive = _t["ackermann_msgs/msg/AckermannDrive"]
     AckermannDriveStamped = _t["ackermann_msgs/msg/AckermannDriveStamped"]
@@ -64,14 +83,18 @@ except ImportError:
     TwistStamped = _t["geometry_msgs/msg/TwistStamped"]
     TwistWithCovariance = _t["geometry_msgs/msg/TwistWithCovariance"]
     Vector3 = _t["geometry_msgs/msg/Vector3"]
+    Transform = _t["geometry_msgs/msg/Transform"]
+    TransformStamped = _t["geometry_msgs/msg/TransformStamped"]
     Odometry = _t["nav_msgs/msg/Odometry"]
     Path = _t["nav_msgs/msg/Path"]
     Clock = _t["rosgraph_msgs/msg/Clock"]
+    ControlInput = _t["safe_control_interfaces/msg/ControlInput"]
+    LaneState = _t["safe_control_interfaces/msg/LaneState"]
+    PerceptionMeasurement = _t["safe_control_interfaces/msg/PerceptionMeasurement"]
+    UncertainModel = _t["safe_control_interfaces/msg/UncertainModel"]
     Image = _t["sensor_msgs/msg/Image"]
-    Float64MultiArray = _t["std_msgs/msg/Float64MultiArray"]
     Header = _t["std_msgs/msg/Header"]
-    MultiArrayDimension = _t["std_msgs/msg/MultiArrayDimension"]
-    MultiArrayLayout = _t["std_msgs/msg/MultiArrayLayout"]
+    TFMessage = _t["tf2_msgs/msg/TFMessage"]
     ROS = False
 
 
@@ -136,7 +159,7 @@ def odometry(t: float, x: float, y: float, yaw: float, speed: float, yaw_rate: f
         pose=PoseWithCovariance(
             pose=Pose(
                 position=Point(x=float(x), y=float(y), z=0.0),
-                orientation=Quaternion(x=0.0, y=0.0, z=math.sin(yaw / 2), w=math.cos(yaw / 2)),
+                orientation=quaternion(0.0, 0.0, yaw),
             ),
             covariance=zero,
         ),
@@ -150,11 +173,64 @@ def odometry(t: float, x: float, y: float, yaw: float, speed: float, yaw_rate: f
     )
 
 
-def array(values, labels: tuple[str, ...]) -> Float64MultiArray:
-    """std_msgs/Float64MultiArray with one dimension whose label names the entries."""
-    values = np.asarray(values, dtype=float)
-    dim = MultiArrayDimension(label=",".join(labels), size=values.size, stride=values.size)
-    return Float64MultiArray(layout=MultiArrayLayout(dim=[dim], data_offset=0), data=values)
+LANE_FIELDS = ("s", "e_y", "e_psi", "e_v", "curvature_ahead")  # m, m, rad, m/s, 1/m
+
+
+def lane_state(t: float, values) -> LaneState:
+    """safe_control_interfaces/LaneState stamped t (s) in the lane's frame (odom) from
+    (s, e_y, e_psi, e_v, curvature_ahead), LANE_FIELDS."""
+    fields = {name: float(v) for name, v in zip(LANE_FIELDS, values, strict=True)}
+    return LaneState(header=header(t, "odom"), **fields)
+
+
+def lane_values(lane: LaneState) -> np.ndarray:
+    """(5,) s, e_y, e_psi, e_v, curvature_ahead of a LaneState (LANE_FIELDS)."""
+    return np.array([getattr(lane, name) for name in LANE_FIELDS], dtype=float)
+
+
+def control_input(t: float, u) -> ControlInput:
+    """safe_control_interfaces/ControlInput: u (2,) in controller coordinates, stamped with
+    the stamp t (s) of the lane state it answers."""
+    steering, acceleration = (float(v) for v in u)
+    return ControlInput(header=header(t, "base_link"), steering=steering, acceleration=acceleration)
+
+
+def perception_measurement(
+    t: float, frame_id: str, estimate, bound, valid: bool
+) -> PerceptionMeasurement:
+    """safe_control_interfaces/PerceptionMeasurement of the image stamped t (s): estimate
+    and bound (e_y m, e_psi rad)."""
+    (e_y, e_psi), (bound_e_y, bound_e_psi) = estimate, bound
+    return PerceptionMeasurement(
+        header=header(t, frame_id),
+        e_y=float(e_y),
+        e_psi=float(e_psi),
+        bound_e_y=float(bound_e_y),
+        bound_e_psi=float(bound_e_psi),
+        valid=bool(valid),
+    )
+
+
+def quaternion(roll: float, pitch: float, yaw: float) -> Quaternion:
+    """geometry_msgs/Quaternion of fixed-axis roll, pitch, yaw (rad), R = Rz Ry Rx (REP-103)."""
+    x, y, z, w = Rotation.from_euler("xyz", [roll, pitch, yaw]).as_quat()
+    return Quaternion(x=float(x), y=float(y), z=float(z), w=float(w))
+
+
+def transform(t: float, parent: str, child: str, xyz, rpy) -> TransformStamped:
+    """geometry_msgs/TransformStamped of frame `child` in `parent`: translation xyz (m) and
+    roll, pitch, yaw rpy (rad)."""
+    x, y, z = (float(v) for v in xyz)
+    return TransformStamped(
+        header=header(t, parent),
+        child_frame_id=child,
+        transform=Transform(translation=Vector3(x=x, y=y, z=z), rotation=quaternion(*rpy)),
+    )
+
+
+def tf(*transforms: TransformStamped) -> TFMessage:
+    """tf2_msgs/TFMessage, what /tf and /tf_static carry."""
+    return TFMessage(transforms=list(transforms))
 
 
 def ackermann(t: float, steering: float, accel: float, speed: float) -> AckermannDriveStamped:
@@ -188,7 +264,7 @@ def pose_stamped(t: float, frame_id: str, x: float, y: float, yaw: float) -> Pos
         header=header(t, frame_id),
         pose=Pose(
             position=Point(x=float(x), y=float(y), z=0.0),
-            orientation=Quaternion(x=0.0, y=0.0, z=math.sin(yaw / 2), w=math.cos(yaw / 2)),
+            orientation=quaternion(0.0, 0.0, yaw),
         ),
     )
 

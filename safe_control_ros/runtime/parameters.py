@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import MISSING, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rclpy.node import Node
 
 try:
     from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
@@ -20,7 +23,7 @@ except ImportError:
     FloatingPointRange = ParameterDescriptor = None
 
 
-def declare_config(node, cls):
+def declare_config(node: Node, cls: Any) -> Any:
     """Declare every field of the config dataclass `cls` on `node`; return the validated
     instance built from the node's parameter values."""
     values = {}

@@ -1,11 +1,11 @@
 """Recording topics to a rosbag2 bag with MCAP storage, as `ros2 bag record -s mcap` does.
 
-A `Recorder` attaches to a node of either standalone runtime (in-process or DDS):
+A `Recorder` attaches to a node of the in-process runtime:
 it subscribes to the given topics and writes every message, CDR-serialised, stamped
 with the node's clock (simulated time in the in-process runtime), under a connection
 that carries the ROS 2 message definition (`ros2msg` schema) and its RIHS01 type hash.
-The bag (a directory with `metadata.yaml` and one `.mcap` file) opens with `ros2 bag`,
-rosbags, Foxglove and the `mcap` tools.
+The bag (a directory with `metadata.yaml` and one `.mcap` file) opens with `ros2 bag` of
+Humble and Jazzy, rosbags, Foxglove and the `mcap` tools.
 
 With ROS 2 installed, record with `ros2 bag record -s mcap` instead.
 """
@@ -21,7 +21,10 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 
 from . import messages
 
-BAG_VERSION: Final = 9  # rosbag2 metadata version (ROS 2 Jazzy)
+#: rosbag2 metadata version 8: the last whose topics carry offered_qos_profiles as a YAML
+#: string. Humble's rosbag2 reads the fields every version has and that string (version 9's
+#: list fails its yaml-cpp conversion); Jazzy's reads versions up to 9.
+BAG_VERSION: Final = 8
 DEPTH = 100  # subscription history: recording should not drop messages
 
 

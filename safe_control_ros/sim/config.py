@@ -40,6 +40,13 @@ class SimConfig(Parameters):
     control_period: float = param(0.1, 0.0, 1.0, open_low=True)  # s, multiple of physics_dt
     camera_period: float = param(0.1, 0.0, 10.0)  # s, multiple of physics_dt; 0: camera off
     watchdog_timeout: float = param(0.5, 0.0, 10.0, open_low=True)  # s without a command
+    # s: /clock announces a step this long after its sensor data, so that nodes on sim time
+    # act on the data of t at t however the data travels (a controller's phase after the
+    # camera's trigger); less than control_period
+    clock_delay: float = param(0.05, 0.0, 1.0, open_low=True)
+    # hold the world (no step, /clock at its start) until a /drive publisher and /clock and
+    # /lane_state subscribers are matched: nodes launched at once find the car as it starts
+    start_when_matched: bool = param(False)
     # Track: segments of constant curvature from the origin along +x; default: an oval lap.
     # Lengths in m (arc length), curvatures in 1/m (> 0 turns left).
     track_lengths: tuple[float, ...] = param(OVAL_LENGTHS, 0.0, open_low=True)
@@ -106,6 +113,11 @@ class SimConfig(Parameters):
             )
         if not any(self.light_direction):
             raise ValueError(f"{s}.light_direction: expected a non-zero vector, got (0, 0, 0)")
+        if not self.clock_delay < self.control_period:
+            raise ValueError(
+                f"{s}.clock_delay: expected less than control_period = {self.control_period} "
+                f"s, got {self.clock_delay}"
+            )
         for name in ("control_period", "camera_period", "gust_period"):
             _multiple_of(f"{s}.{name}", getattr(self, name), self.physics_dt, "physics_dt")
 

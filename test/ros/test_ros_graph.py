@@ -1,0 +1,107 @@
+"""The graph as ROS 2 processes under real rclpy, one per node on loopback: sim, camera,
+perception, estimator and controller from config/car.yaml, the controller driving on the
+perception map's measurements (maps/cnn_preview.npz, `graph.PERCEPTION_PROFILE`), every
+node but the sim on the sim's /clock. 30 s of simulated time in real time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
+from test_fault_node_death import _back_in_band
+from test_fault_solver import CAR, violations
+
+from safe_control_ros.graph import with_perception
+from safe_control_ros.launcher import CONFIG, RECORDED, RosGraph, parameters
+from safe_control_ros.nodes.statuses import FIT_STATUS, PLANNER_STATUS
+from safe_control_ros.runtime import messages as msg
+from safe_control_ros.runtime.ros import Tap
+
+ROOT = Path(__file__).resolve().parents[2]
+SIM_TIME = 30.0  # s of simulated time
+TOPICS = ("/clock", "/lane_state", "/diagnostics", "/perception/measurement", "/tf_static")
+
+
+def _collect(tap: Tap, graph: RosGraph, until_sim_time: float, timeout: float) -> list:
+    """Tap samples until the sim's /clock reaches `until_sim_time` s, a node process exits
+    (AssertionError) or `timeout` s of wall clock pass."""
+    samples: list = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        samples += tap.take()
+        assert not graph.exited(), graph.exited()
+        clocks = [msg.seconds(s.msg.clock) for s in samples if s.topic == "/clock"]
+        if clocks and clocks[-1] >= until_sim_time:
+            return samples
+        time.sleep(0.1)
+    raise AssertionError(f"/clock did not reach {until_sim_time} s in {timeout} s")
+
+
+def _parameters(node, name: str) -> tuple[dict, list]:
+    """Node `name`'s parameter services: (horizon and use_sim_time as get_parameters
+    answers, set_parameters' results for a new horizon)."""
+    client = AsyncParameterClient(node, name)
+    assert client.wait_for_services(timeout_sec=10.0)
+    future = client.get_parameters(["horizon", "use_sim_time"])
+    rclpy.spin_until_future_complete(node, future, timeout_sec=10.0)
+    values = future.result().values
+    got = {"horizon": values[0].integer_value, "use_sim_time": values[1].bool_value}
+    future = client.set_parameters([Parameter("horizon", value=5)])
+    rclpy.spin_until_future_complete(node, future, timeout_sec=10.0)
+    return got, list(future.result().results)
+
+
+def test_ros_processes_drive_on_perception_inside_the_safe_set(tmp_path):
+    params = with_perception(
+        parameters(CONFIG / "car.yaml", "oval"), ROOT / "maps" / "cnn_preview.npz"
+    )
+    tap = Tap({topic: RECORDED[topic] for topic in TOPICS})
+    rclpy.init()
+    client = rclpy.create_node("parameter_client")
+    try:
+        with RosGraph(params, tmp_path) as graph:
+            assert graph.nodes == ["sim", "camera", "perception", "estimator", "controller"]
+            assert graph.start_all(), graph.exited()
+            samples = _collect(tap, graph, SIM_TIME, timeout=4 * SIM_TIME)
+            got, results = _parameters(client, "controller")
+            codes = graph.stop()
+    finally:
+        tap.close()
+        client.destroy_node()
+        rclpy.try_shutdown()
+    logs = {p.stem: p.read_text()[-2000:] for p in tmp_path.glob("*.log")}
+    assert codes == dict.fromkeys(graph.nodes, 0), logs
+
+    lanes = np.array([msg.lane_values(s.msg) for s in samples if s.topic == "/lane_state"])
+    assert len(lanes) >= 0.9 * SIM_TIME / 0.1
+    # the first images reach the controller only after the sim has started: it brakes
+    # until then ("no measurement yet") and ramps back up; a standing car is the lower
+    # speed bound until it is back at speed (`violations`' speed floor), every other
+    # bound holds throughout
+    slow = np.flatnonzero(lanes[:, 3] < -CAR.e_v_max)
+    back = _back_in_band(lanes, slow[0]) if slow.size else 0
+    assert back * 0.1 <= 10.0 and np.all(slow < back), (back, slow)
+    assert violations(lanes, speed_floor=np.arange(len(lanes)) < back) == 0
+    travelled = np.maximum(np.diff(lanes[:, 0]), 0.0).sum()  # m (s wraps round the oval)
+    assert travelled > 0.7 * CAR.speed * SIM_TIME
+
+    statuses = [st for s in samples if s.topic == "/diagnostics" for st in s.msg.status]
+    levels = {int.from_bytes(st.level, "little") for st in statuses}  # a byte field in rclpy
+    assert levels <= {msg.OK, msg.WARN, msg.ERROR}
+    assert {st.hardware_id for st in statuses} == {"racecar"}
+    planner = [st.message for st in statuses if st.name == PLANNER_STATUS]
+    assert planner.count("optimal") >= 0.8 * len(planner) > 0, set(planner)
+    assert any(st.name == FIT_STATUS for st in statuses)
+
+    measurements = [s.msg for s in samples if s.topic == "/perception/measurement"]
+    assert sum(m.valid for m in measurements) >= 0.8 * len(measurements) > 0
+    (static,) = [s.msg for s in samples if s.topic == "/tf_static"]
+    assert static.transforms[0].child_frame_id == "camera_link"
+
+    assert got == {"horizon": 3, "use_sim_time": True}  # the perception profile's horizon
+    (result,) = results
+    assert not result.successful and "read-only" in result.reason, result.reason
