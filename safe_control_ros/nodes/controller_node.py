@@ -7,8 +7,9 @@ that acceleration reaches one period on, never below 0), /cmd_vel (TwistStamped 
 set-point, for robots that take velocity commands), /controller/input (ControlInput: the
 applied input in controller coordinates, stamped with the lane state's stamp), /plan
 (nav_msgs/Path of the nominal plan in frame `lane`: x = arc length ahead, y = e_y), /tf
-base_link -> lane (the centre line's frame at the car, drawn straight) and /diagnostics (status "controller: planner": solve time and status, tau, margins;
-"controller: model": model updates; hardware_id car_model.hardware_id). During
+base_link -> lane (the centre line's frame at the car, drawn straight) and /diagnostics
+(status "controller: planner": solve time and status, tau, margins; "controller: model":
+model updates; hardware_id car_model.hardware_id). During
 the first `learning_duration` s it adds bounded excitation and plans for it. A state
 older than `state_timeout` by its own stamp (or stamped that far in the future: clocks
 that disagree), non-finite, physically impossible (beyond `plausible_state`), not newer
