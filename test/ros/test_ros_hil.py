@@ -31,4 +31,5 @@ def test_realtime_graph_under_cpu_load_stays_safe(tmp_path, duration):
     assert result.load_cpu > 0.1  # the load competed (about 1 CPU s/s on an idle machine)
     assert result.commands > 0 and len(result.latency) >= 0.9 * result.commands
     assert np.all(result.latency > 0.0)
-    assert 0 <= result.missed <= result.periods and len(result.tick_work) == result.commands
+    # the tap may miss the first samples of a topic while it is being matched
+    assert 0 <= result.missed <= result.periods and len(result.tick_work) >= 0.9 * result.commands

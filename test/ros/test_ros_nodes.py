@@ -5,12 +5,15 @@ ROS 2 mode, and the message definitions the standalone runtime and the recorder 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import rclpy
 from ament_index_python.packages import get_package_share_directory
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
@@ -24,14 +27,25 @@ from safe_control_ros.sim.lane_model import controller_instance
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _controller(params_file: Path) -> list[str]:
+    """The command that runs the controller node as a ROS 2 process."""
+    module = "safe_control_ros.runtime.ros"
+    return [
+        sys.executable,
+        "-m",
+        module,
+        "controller",
+        "--ros-args",
+        "--params-file",
+        str(params_file),
+    ]
+
+
 def test_node_process_with_a_bad_file_exits_with_one_error_line(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text("controller:\n  ros__parameters:\n    tau: -1\n")
     run = subprocess.run(
-        [
-            *(sys.executable, "-m", "safe_control_ros.runtime.ros", "controller"),
-            *("--ros-args", "--params-file", str(config)),
-        ],
+        _controller(config),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -92,3 +106,41 @@ def test_standalone_definitions_match_what_rosidl_builds(topic):
     share = Path(get_package_share_directory(package))
     (built,) = json.loads((share / "msg" / f"{name}.json").read_text())["type_hashes"][:1]
     assert built == {"type_name": typename, "hash_string": store.hash_rihs01(typename)}
+
+
+def test_a_plain_ros2_node_drives_the_controller_process():
+    """Both ways on the wire with a ROS 2 node that is none of ours (plain rclpy, wall
+    clock): its /lane_state reaches the controller process, whose /drive and
+    /controller/input (stamped with that state's stamp) reach it back."""
+    rclpy.init()
+    node = rclpy.create_node("car_driver")
+    drives, inputs = [], []
+    node.create_subscription(RECORDED["/drive"], "/drive", drives.append, 10)
+    node.create_subscription(RECORDED["/controller/input"], "/controller/input", inputs.append, 10)
+    lane = node.create_publisher(RECORDED["/lane_state"], "/lane_state", 10)
+    stamps: list = []
+
+    def publish() -> None:
+        state = msg.lane_state(node.get_clock().now().nanoseconds * 1e-9, [1.0, 0.02, 0, 0, 0])
+        state.s += 0.15 * len(stamps)  # a moving car
+        stamps.append(state.header.stamp)
+        lane.publish(state)
+
+    node.create_timer(0.1, publish)
+    controller = subprocess.Popen(
+        _controller(ROOT / "config" / "car.yaml"),
+        cwd=ROOT,
+    )
+    try:
+        end = time.monotonic() + 60.0
+        while len(inputs) < 20 and time.monotonic() < end and controller.poll() is None:
+            rclpy.spin_once(node, timeout_sec=0.1)
+    finally:
+        controller.send_signal(signal.SIGINT)
+        code = controller.wait(timeout=30)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    assert code == 0 and len(inputs) >= 20 and drives
+    assert {(i.header.stamp.sec, i.header.stamp.nanosec) for i in inputs} <= {
+        (s.sec, s.nanosec) for s in stamps
+    }
