@@ -17,17 +17,24 @@ $(ROS_STAMP): $(STAMP) .ci/ros-env .ci/drop-missing-includes.cmake $(INTERFACES)
 	bash .ci/ros-env $(VENV)
 	touch $(ROS_STAMP)
 
-.PHONY: demo test test-full bench lint ros-env
+.PHONY: demo test test-full bench lint ros-env ros-checks
 demo: $(STAMP)
 	$(VENV)/bin/safe-control-demo --out out/demo
 
 ros-env: $(ROS_STAMP)
 
-# Without ROS 2 (test/ros is left out where rclpy is missing), then under real rclpy.
-test: $(STAMP) $(ROS_STAMP)
+# Without ROS 2 (test/ros is left out where rclpy is missing) and, beside it, the ROS 2
+# environment's build, the type check and the tests under real rclpy (mostly waiting on
+# real time), whose output follows. Fails if either fails.
+test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	@$(MAKE) --no-print-directory ros-checks > $(VENV)/ros-checks.log 2>&1 & ros=$$!; \
+	$(VENV)/bin/python -m pytest -q -m "not full" test; plain=$$?; \
+	wait $$ros; under_ros=$$?; cat $(VENV)/ros-checks.log; \
+	test $$plain -eq 0 -a $$under_ros -eq 0
+
+ros-checks: $(ROS_STAMP)
 	bash .ci/typecheck
-	$(VENV)/bin/python -m pytest -q -m "not full" test
 	$(VENV)/ros/bin/python -m pytest -q -m "not full" test/ros
 
 # The slow groups at their full size too (falsification campaigns, laps, HIL): 5 min more.

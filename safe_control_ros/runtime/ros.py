@@ -31,22 +31,28 @@ CONFIG_ERROR = 2  # exit code of a node whose parameters are invalid
 
 
 def spin(name: str, node_class: Callable[[Node], Any], args: list[str] | None = None) -> None:
-    """Create an rclpy node `name`, build `node_class(node)` on it and spin until shutdown.
+    """Create an rclpy node `name`, build `node_class(node)` on it and spin until shutdown
+    (SIGINT; a callback caught publishing as the context shuts down is part of it).
     Invalid parameters (ValueError from the constructor) are logged as one line and end
     the process with exit code CONFIG_ERROR."""
     rclpy.init(args=args)
     node = rclpy.create_node(name)
-    job = None
     try:
         job = node_class(node)
-        rclpy.spin(node)
     except ValueError as err:
         node.get_logger().fatal(str(err))
+        node.destroy_node()
+        rclpy.try_shutdown()
         raise SystemExit(CONFIG_ERROR) from None
+    try:
+        rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
     finally:
-        if job is not None and hasattr(job, "destroy"):
+        if hasattr(job, "destroy"):
             job.destroy()
         node.destroy_node()
         rclpy.try_shutdown()
