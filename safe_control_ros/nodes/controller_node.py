@@ -469,8 +469,7 @@ class ControllerNode:
         dt, v = self.config.control_period, self.car.speed
         z = plan.z[plan_step:] * self.state_scale
         poses = [
-            msg.pose_stamped(t + k * dt, "lane", v * k * dt, zk[0], zk[1])
-            for k, zk in enumerate(z)
+            msg.pose_stamped(t + k * dt, "lane", v * k * dt, zk[0], zk[1]) for k, zk in enumerate(z)
         ]
         return msg.Path(header=msg.header(t, "lane"), poses=poses)
 

@@ -86,7 +86,6 @@ def test_ros_processes_drive_on_perception_inside_the_safe_set(tmp_path):
     assert violations(lanes, speed_floor=np.ones(len(lanes), bool)) == 0
     travelled = np.maximum(np.diff(lanes[:, 0]), 0.0).sum()  # m (s wraps round the oval)
     assert travelled > 0.2 * CAR.speed * SIM_TIME  # it drove (about 0.9 x idle)
-    print(f"\n{travelled:.1f} m in {SIM_TIME} s; planner {collections.Counter(planner)}")
 
     statuses = [st for s in samples if s.topic == "/diagnostics" for st in s.msg.status]
     levels = {int.from_bytes(st.level, "little") for st in statuses}  # a byte field in rclpy
@@ -94,6 +93,7 @@ def test_ros_processes_drive_on_perception_inside_the_safe_set(tmp_path):
     assert {st.hardware_id for st in statuses} == {"racecar"}
     planner = [st.message for st in statuses if st.name == PLANNER_STATUS]
     assert planner.count("optimal") >= 0.3 * len(planner) > 0, set(planner)  # 0.9 idle
+    print(f"\n{travelled:.1f} m in {SIM_TIME} s; planner {collections.Counter(planner)}")
     assert any(st.name == FIT_STATUS for st in statuses)
 
     measurements = [s.msg for s in samples if s.topic == "/perception/measurement"]
