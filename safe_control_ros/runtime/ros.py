@@ -39,11 +39,12 @@ def spin(name: str, node_class: Callable[[Node], Any], args: list[str] | None = 
     node = rclpy.create_node(name)
     try:
         job = node_class(node)
-    except ValueError as err:
-        node.get_logger().fatal(str(err))
+    except (ValueError, KeyboardInterrupt) as err:  # invalid parameters, or SIGINT meanwhile
+        if isinstance(err, ValueError):
+            node.get_logger().fatal(str(err))
         node.destroy_node()
         rclpy.try_shutdown()
-        raise SystemExit(CONFIG_ERROR) from None
+        raise SystemExit(CONFIG_ERROR if isinstance(err, ValueError) else 0) from None
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
