@@ -29,7 +29,8 @@ def test_realtime_graph_under_cpu_load_stays_safe(tmp_path, duration):
     assert result.violations == 0
     assert result.travelled > FIRST_ARC_END  # it drove, through a curve
     assert result.load_cpu > 0.1  # the load competed (about 1 CPU s/s on an idle machine)
-    assert result.commands > 0 and len(result.latency) >= 0.9 * result.commands
+    # the tap (this process) may match the sim's topics a few seconds after the nodes do:
+    # the first commands may have no sample or /clock to match
+    assert result.commands > 0 and len(result.latency) >= 0.75 * result.commands
     assert np.all(result.latency > 0.0)
-    # the tap may miss the first samples of a topic while it is being matched
-    assert 0 <= result.missed <= result.periods and len(result.tick_work) >= 0.9 * result.commands
+    assert 0 <= result.missed <= result.periods and len(result.tick_work) >= 0.75 * result.commands
