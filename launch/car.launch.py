@@ -15,9 +15,9 @@ the config to the map's calibrated bound and region (printed by the training; la
 published bounds are not used).
 
 With use_sim:=false (hardware; e.g. config:=<share>/config/car_hardware.yaml, whose camera
-reads a V4L2 device) the car must provide /lane_state
-(std_msgs/Float64MultiArray [s m, e_y m, e_psi rad, e_v m/s, curvature_ahead 1/m]) and
-accept /drive (ackermann_msgs/AckermannDriveStamped) or /cmd_vel
+reads a V4L2 device) the car must provide /lane_state (safe_control_interfaces/LaneState:
+s m, e_y m, e_psi rad, e_v m/s, curvature_ahead 1/m, stamped when measured) and accept
+/drive (ackermann_msgs/AckermannDriveStamped) or /cmd_vel
 (geometry_msgs/TwistStamped); its own watchdog must stop it when commands stop.
 record:=true writes every topic to an MCAP bag (ros2 bag, storage mcap); rviz:=true shows
 the car, its plan and the camera (config/car.rviz).
