@@ -11,6 +11,9 @@ model update). The generic RobustSLS (cvxpy + Clarabel) is timed on the first st
 the same run (few at long horizons). "eps max" is the largest scale of the model error
 (car: of eps_A0, eps_B0; bench: eps_A = eps_B) with an optimal solve from x0, by
 bisection; each fast evaluation rebuilds the library, so only for --eps-horizons.
+"ladder" is the car's configured controller.budget_scales (eta chosen per solve,
+control.sls.BudgetLadder): its per-step time in the same closed loop, its libraries' build
+time, and its eps max.
 
     python bench/realtime.py [--cases car bench] [--horizons 5 10 20 30] [--steps 100]
 """
@@ -29,7 +32,7 @@ from safe_control_ros.control.falsify import closed_loop, corner_systems, sample
 from safe_control_ros.control.fast_sls import FastRobustSLS
 from safe_control_ros.control.instances import Instance, lane_edge, lane_keeping, normalized
 from safe_control_ros.control.receding import RecedingHorizon
-from safe_control_ros.control.sls import RobustSLS
+from safe_control_ros.control.sls import BudgetLadder, RobustSLS
 from safe_control_ros.nodes.controller_config import ControllerConfig
 from safe_control_ros.sim.config import CarModelConfig
 from safe_control_ros.sim.lane_model import controller_instance
@@ -49,6 +52,7 @@ class Case:
     truth: tuple[np.ndarray, np.ndarray]  # (A, B) of the simulated true system
     scaled: Callable[[float], Instance]  # the instance with its model error scaled
     eps_high: float  # bisection's upper end of the scale
+    budget_scales: tuple[float, ...] = (1.0,)  # the ladder (one rung: none)
 
 
 def car() -> Case:
@@ -61,7 +65,8 @@ def car() -> Case:
 
     As, Bs = corner_systems(model, 1, np.random.default_rng(0))
     zero = np.zeros(3)
-    return Case(inst, zero, zero, config.tau, (As[0], Bs[0]), scaled, 8.0)
+    truth = (As[0], Bs[0])
+    return Case(inst, zero, zero, config.tau, truth, scaled, 8.0, config.budget_scales)
 
 
 def bench() -> Case:
@@ -75,17 +80,23 @@ def bench() -> Case:
     return Case(inst, scenario.x0, scenario.x_ref, 0.0, (As[0], Bs[0]), scaled, 0.1)
 
 
-def fast(case: Case, inst: Instance, T: int) -> FastRobustSLS:
+def fast(case: Case, inst: Instance, T: int, budget_scale: float = 1.0) -> FastRobustSLS:
     return FastRobustSLS(
         inst.model, inst.safe_set, inst.Q, inst.R, T, sigma_eta=inst.sigma_eta,
-        tau=case.tau, design_ref=case.x_ref,
+        tau=case.tau, design_ref=case.x_ref, budget_scale=budget_scale,
     )  # fmt: skip
 
 
-def generic(case: Case, inst: Instance, T: int) -> RobustSLS:
+def generic(case: Case, inst: Instance, T: int, budget_scale: float = 1.0) -> RobustSLS:
     return RobustSLS(
-        inst.model, inst.safe_set, inst.Q, inst.R, T, sigma_eta=inst.sigma_eta, tau=case.tau
-    )
+        inst.model, inst.safe_set, inst.Q, inst.R, T, sigma_eta=inst.sigma_eta, tau=case.tau,
+        budget_scale=budget_scale,
+    )  # fmt: skip
+
+
+def ladder(build) -> Callable[[Case, Instance, int], BudgetLadder]:
+    """A builder of the case's ladder of `build` problems."""
+    return lambda case, inst, T: BudgetLadder([build(case, inst, T, s) for s in case.budget_scales])
 
 
 def eps_max(build, case: Case, T: int, high: float, tol: float = 1e-3) -> float:
@@ -118,6 +129,15 @@ def main() -> None:
         )
         for T in args.horizons:
             row(case, T, args.steps, T in args.eps_horizons)
+        if len(case.budget_scales) > 1:
+            print(f"ladder {list(case.budget_scales)}", flush=True)
+            print(
+                f"{'T':>3} {'slow path s':>11} {'med/p95 ms':>16} {'max ms':>7} "
+                f"{'statuses':<40} {'eps max fast/generic':>20}",
+                flush=True,
+            )
+            for T in args.horizons:
+                ladder_row(case, T, args.steps, T in args.eps_horizons)
 
 
 def row(case: Case, T: int, steps: int, with_eps: bool) -> None:
@@ -155,6 +175,28 @@ def row(case: Case, T: int, steps: int, with_eps: bool) -> None:
         f"{np.median(ms):>7.2f}/{np.percentile(ms, 95):<8.2f} {ms.max():>7.2f} "
         f"{np.median(gen_ms):>9.1f}/{np.percentile(gen_ms, 95):<9.1f} {gen_ms.size:>5} "
         f"{np.median(gen_ms) / np.median(ms):>6.0f} {gap:>8} {counts!s:<40} {eps:>20}",
+        flush=True,
+    )
+
+
+def ladder_row(case: Case, T: int, steps: int, with_eps: bool) -> None:
+    """One row of the ladder: the fast ladder in the same closed loop, its eps max."""
+    inst, rng = case.instance, np.random.default_rng(3)
+    problem = ladder(fast)(case, inst, T)
+    build = sum(p.library.build_time for p in problem.problems)
+    A, B = case.truth
+    sigma_w = inst.model.sigma_w
+    ep = closed_loop(RecedingHorizon(problem), A, B, case.x0, steps, sigma_w, rng, case.x_ref)
+    ms = 1e3 * ep.solve_times
+    counts = {s: ep.statuses.count(s) for s in sorted(set(ep.statuses))}
+    eps = "-"
+    if with_eps:
+        e_gen = eps_max(ladder(generic), case, T, case.eps_high)
+        e_fast = eps_max(ladder(fast), case, T, case.eps_high)
+        eps = f"{e_fast:.3f} / {e_gen:.3f}"
+    print(
+        f"{T:>3} {build:>11.1f} {np.median(ms):>7.2f}/{np.percentile(ms, 95):<8.2f} "
+        f"{ms.max():>7.2f} {counts!s:<40} {eps:>20}",
         flush=True,
     )
 

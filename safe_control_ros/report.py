@@ -20,6 +20,7 @@ def summary(log: LoopLog, safe_set: SafeSet, Q, R, x_ref) -> dict[str, float]:
     states, inputs = np.array(log.states), np.array(log.inputs)
     learning = np.array(log.learning)
     times = 1e3 * np.array(log.solve_times)
+    statuses = np.array(log.statuses)
     rows = {}
     for phase, mask in (("learning", learning), ("operation", ~learning)):
         if not mask.any():
@@ -31,7 +32,8 @@ def summary(log: LoopLog, safe_set: SafeSet, Q, R, x_ref) -> dict[str, float]:
             "cost per step": float(np.mean(stage_costs(x - x_ref, u, Q, R))),
             "solve ms p50": float(np.percentile(times[mask], 50)),
             "solve ms p95": float(np.percentile(times[mask], 95)),
-            "fallback steps": int(np.sum(np.array(log.statuses)[mask] != "optimal")),
+            "steps without a new plan": int(np.sum(statuses[mask] != "optimal")),
+            "stop steps": int(np.sum(np.isin(statuses[mask], ("stop", "emergency")))),
         }
     return rows
 

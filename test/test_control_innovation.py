@@ -11,14 +11,19 @@ from safe_control_ros.control.innovation import InnovationTest, MeasurementGuard
 from safe_control_ros.control.measurement import robust_output_feedback
 from safe_control_ros.control.receding import RecedingHorizon
 from safe_control_ros.sim.config import CarModelConfig
-from safe_control_ros.sim.lane_model import controller_instance
+from safe_control_ros.sim.lane_model import blind_stop, controller_instance
 
 EPS_E = np.array([0.05, 0.05, 0.0])
 
 
 @pytest.fixture(scope="module")
-def inst():
-    return controller_instance(CarModelConfig.from_yaml("config/car.yaml"))
+def car():
+    return CarModelConfig.from_yaml("config/car.yaml")
+
+
+@pytest.fixture(scope="module")
+def inst(car):
+    return controller_instance(car)
 
 
 def _trajectory(inst, rng, steps):
@@ -70,11 +75,11 @@ def test_outliers_beyond_the_prediction_box_are_rejected(inst):
     assert test.check(x[1] + 10.0) == (True, 0.0)
 
 
-def test_guard_holds_the_plan_then_stops_and_uses_measurements_again(inst):
+def test_guard_holds_the_plan_then_stops_and_uses_measurements_again(car, inst):
     problem = robust_output_feedback(inst.model, inst.safe_set, inst.Q, inst.R, 5, EPS_E)
-    stop = np.array([0.0, -1.2])
-    guard = MeasurementGuard(InnovationTest(inst.model, inst.safe_set, EPS_E), 2, stop)
-    controller = RecedingHorizon(problem)
+    guard = MeasurementGuard(InnovationTest(inst.model, inst.safe_set, EPS_E), 2)
+    stop = blind_stop(car)
+    controller = RecedingHorizon(problem, stop=stop, eps_e=EPS_E)
     x = np.zeros(3)
     statuses = []
     for y in [x, None, np.full(3, np.nan), None, None, x, x + 5.0, x]:
@@ -82,7 +87,10 @@ def test_guard_holds_the_plan_then_stops_and_uses_measurements_again(inst):
         guard.applied(step.u)
         statuses.append(step.status)
         if step.status == "stop":
-            np.testing.assert_allclose(step.u, stop)
-    # two holds, then stop; a measurement after the stop is accepted (no reference), the
-    # outlier right after it is not (the plan holds), the next good one is used
-    assert statuses == ["optimal", "hold", "hold", "stop", "stop", "optimal", "hold", "optimal"]
+            np.testing.assert_allclose(step.u, stop.u_stop)
+            assert step.stop_margin >= 0.0
+    # one hold (a second would leave no certified stop: the prediction's box grows by the
+    # prior's sigma_w), then the stop, certified, also while measurements are missing past
+    # hold_steps; a measurement after the stop is accepted (no reference), the outlier right
+    # after it is not (the plan holds), the next good one is used
+    assert statuses == ["optimal", "hold", "stop", "stop", "stop", "optimal", "hold", "optimal"]

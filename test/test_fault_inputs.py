@@ -2,9 +2,10 @@
 
 The input box of car_model (steering feedback within +-steering_max about the
 feed-forward, acceleration within [accel_min, accel_max]) holds for every command the
-controller sends: a new plan's first input, the last plan's feedback after a jump of the
-measured state, and the speed ramp's feed-forward on top of the plan after a stop. A
-/lane_state that is non-finite, physically impossible or frozen is not used.
+controller sends: a new plan's first input, the last plan's feedback, the stop, and the
+speed ramp's feed-forward on top of the plan after a stop. A /lane_state that is
+non-finite, physically impossible, frozen, stale, from the future or inconsistent with the
+model (innovation test) is not used: the plan holds, then the certified stop.
 """
 
 from __future__ import annotations
@@ -67,10 +68,11 @@ class Jump:
             self.pub.publish(m)
 
 
-def test_last_plans_feedback_after_a_jump_is_clipped_to_the_box_and_reported():
+def test_a_jump_of_the_lane_state_fails_the_innovation_test_and_the_plan_holds():
     """No plan at ticks 30-33 (infeasible), and at tick 31 the measured state jumps by
-    0.2 m and 0.15 rad (to near the safe set's edge; 1 mm further along): the fallback's
-    feedback on that mismatch asks for 0.27 rad of steering, more than the box's 0.2."""
+    0.2 m and 0.15 rad (1 mm further along): a state the model cannot reach from the last
+    one (innovation test) is not used, the last plan holds on its prediction (its feedback
+    never sees the jump), every command stays inside the box, the car in the lane."""
     inputs: list[Inputs] = []
 
     def between(runtime) -> None:
@@ -81,8 +83,9 @@ def test_last_plans_feedback_after_a_jump_is_clipped_to_the_box_and_reported():
     _, probe = drive(faulty_controller(faults), duration=5.0, between=between)
     ticks = probe.controller()
     level, status, values = ticks[31]
-    assert status == "fallback" and level == msg.WARN
-    assert values["input"].startswith("clipped to the input box: steering feedback")
+    assert status == "hold" and level == msg.WARN
+    assert values["measurement"] == "outlier: failed the innovation test"
+    assert ticks[30][1] == "fallback" and ticks[34][1] == "optimal"
     assert inputs[0].inside() and len(inputs[0].rows) == 50
     assert violations(np.array(probe.lanes)) == 0
 
@@ -135,58 +138,66 @@ def _controller_fed(lanes: list[list[float]], stamp_offsets=None) -> Probe:
     return probe
 
 
+def _statuses(ticks: dict) -> list[str]:
+    return [ticks[k][1] for k in sorted(ticks)]
+
+
 def test_physically_impossible_or_non_finite_lane_states_are_not_used():
-    """Ticks 2-3 bring e_y = 1e6 m, ticks 4-5 NaN: the state of tick 1 is used while it is
-    recent (state_timeout 0.3 s: ticks 2, 3), then no command, with the reason."""
+    """Ticks 2-3 bring e_y = 1e6 m, ticks 4-5 NaN: they are not used (the reason on
+    /diagnostics), the plan holds on its prediction while it leaves a certified stop
+    (ticks 2, 3), then the certified stop; tick 6's good state is used again. A first
+    state that cannot be used gets no command."""
     feed = [[1.0, 0.01, 0.0, 0.0, 0.0], *[[1.15, 1e6, 0.0, 0.0, 0.0]] * 2]
     feed += [*[[1.45, np.nan, 0.0, 0.0, 0.0]] * 2, [1.75, 0.01, 0.0, 0.0, 0.0]]
     probe = _controller_fed(feed)
     ticks = probe.controller()
-    assert [ticks[k][1] for k in range(1, 4)] == ["optimal"] * 3
-    assert ticks[5][:2] == [msg.ERROR, "no recent /lane_state: no command"]
-    assert ticks[5][2]["lane_state"] == "non-finite e_y"
-    assert ticks[6][1] == "optimal"
-    assert len(probe.drives) == [t[1] for t in ticks.values()].count("optimal")
+    assert _statuses(ticks) == ["optimal", "hold", "hold", "stop", "stop", "optimal"]
+    impossible = "e_y = 1e+06 is physically impossible (plausible_state: |e_y| <= 1.0)"
+    assert ticks[2][2]["measurement"] == ticks[3][2]["measurement"] == impossible
+    assert ticks[4][2]["measurement"] == "non-finite e_y"
+    assert all(float(ticks[k][2]["stop_margin"]) >= 0.0 for k in ticks)
+    assert len(probe.drives) == 6
     steering = np.abs([d.drive.steering_angle for d in probe.drives])
     assert steering.max() <= CAR.steering_max  # a straight lane: no feed-forward
     ticks = _controller_fed([[1.0, 1e6, 0.0, 0.0, 0.0]]).controller()
-    assert ticks[1][:2] == [msg.ERROR, "no recent /lane_state: no command"]
-    assert ticks[1][2]["lane_state"] == (
-        "e_y = 1e+06 is physically impossible (plausible_state: |e_y| <= 1.0)"
-    )
+    assert ticks[1][:2] == [msg.ERROR, "no /lane_state yet: no command"]
+    assert ticks[1][2]["lane_state"] == impossible
 
 
 def test_lane_states_are_aged_by_their_own_stamps():
     """States delayed by 0.35 s (older than state_timeout 0.3 s by their stamps, however
-    fresh their arrival) get no command. After a good state at tick 1, states stamped 1 s
-    in the future (clocks that disagree), or stamped as the last one used, are not used:
-    tick 1's state is, while it is recent (its age from its stamp), then no command with
-    the reason."""
+    fresh their arrival) are never used: without a state to certify a stop from, the car
+    brakes ("emergency"). After a good state at tick 1, states stamped 1 s in the future
+    (clocks that disagree), or stamped as the last one used, are not used: the plan holds,
+    then the certified stop, with the reason."""
     state = [1.0, 0.01, 0.0, 0.0, 0.0]
     ticks = _controller_fed([state] * 3, [-0.35] * 3).controller()
-    assert {t[1] for t in ticks.values()} == {"no recent /lane_state: no command"}
+    assert _statuses(ticks) == ["emergency"] * 3
+    assert ticks[1][2]["measurement"] == "/lane_state stamped 0.350 s ago (state_timeout)"
     later = [[1.0 + 0.15 * k, 0.01, 0.0, 0.0, 0.0] for k in range(1, 5)]
     for offsets, reason in [
         ([1.0] * 4, "stamped 1.000 s in the future (more than state_timeout 0.3 s)"),
         ([-0.1, -0.2, -0.3, -0.4], "stamp 0.100 s not newer than the last used (0.100 s)"),
     ]:
         ticks = _controller_fed([state, *later], [0.0, *offsets]).controller()
+        assert _statuses(ticks) == ["optimal", "hold", "hold", "stop", "stop"]
         assert [ticks[k][2].get("state_age_ms") for k in (1, 2, 3)] == ["0.00", "100.00", "200.00"]
-        assert ticks[5][1] == "no recent /lane_state: no command"
-        assert ticks[5][2]["lane_state"].startswith(reason)
+        assert ticks[5][2]["measurement"].startswith(reason)
 
 
 def test_a_frozen_lane_state_is_not_used_while_the_car_moves():
     """The same /lane_state every tick: used once while the car moves at its reference
-    speed, then rejected; a standing car's repeated state is used."""
+    speed, then rejected (hold, then the certified stop); a standing car's repeated state
+    is not frozen (it is used, until it fails the innovation test: the fed car does not
+    move when told to)."""
     moving = [1.0, 0.01, 0.0, 0.0, 0.0]
-    probe = _controller_fed([moving] * 6)
-    ticks = probe.controller()
-    assert ticks[5][:2] == [msg.ERROR, "no recent /lane_state: no command"]
-    assert ticks[5][2]["lane_state"] == "frozen: s = 1 m as before, at 1.50 m/s"
+    ticks = _controller_fed([moving] * 6).controller()
+    assert _statuses(ticks) == ["optimal", "hold", "hold", "stop", "stop", "stop"]
+    assert ticks[5][2]["measurement"] == "frozen: s = 1 m as before, at 1.50 m/s"
     standing = [1.0, 0.01, 0.0, -CAR.speed, 0.0]
-    probe = _controller_fed([standing] * 6)
-    assert len(probe.drives) == 6
+    ticks = _controller_fed([standing] * 6).controller()
+    reasons = [ticks[k][2]["measurement"] for k in sorted(ticks)]
+    assert reasons[0] == "ok" and not any(r.startswith("frozen") for r in reasons)
 
 
 def test_drive_and_cmd_vel_carry_the_commanded_speed():

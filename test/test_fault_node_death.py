@@ -35,15 +35,16 @@ def _back_in_band(lanes: np.ndarray, start: int) -> int:
 
 @pytest.mark.parametrize(
     ("kill", "resume"),
-    [(7.0, True), (10.0, True), (20.5, False)],
+    [(7.0, "drives"), (10.0, "stands"), (20.5, None)],
     ids=["mid-arc", "0.44 m before an arc ends", "0.13 m before an arc ends"],
 )
 def test_watchdog_stops_the_car_and_a_new_controller_resumes(kill, resume):
     """The controller stops after its command at `kill` s; a new one starts 2 s later.
-    The stop holds the arc's steering past its end: 0.13 m before the end it leaves the
-    car at |e_psi| = 0.334 rad, |e_y| = 0.161 m heading out, from where the steering bound
-    (0.2 rad about the feed-forward) cannot turn back within the lane; `resume` False
-    checks the stop only."""
+    The stop holds the arc's steering past its end: 0.44 m before the end it leaves the car
+    at e_psi = 0.23 rad, from where no robust plan exists: the new controller keeps it
+    standing in the lane (the certified stop, at rest) and says why; 0.13 m before the end
+    it leaves the car at |e_psi| = 0.334 rad, |e_y| = 0.161 m heading out (`resume` None:
+    the stop only)."""
     params = parameters(CONFIG / "car.yaml", "oval")
     runtime = Runtime(params)
     sim = SimNode(runtime.create_node("sim"))
@@ -76,13 +77,17 @@ def test_watchdog_stops_the_car_and_a_new_controller_resumes(kill, resume):
     assert np.all(speed[stop:restarted] < STOPPED)  # it stays stopped while no controller runs
     floor = np.zeros(len(lanes), bool)
     floor[killed:] = True
-    if resume:
+    if resume == "drives":
         back = _back_in_band(lanes, restarted)
         assert (back - restarted) * SIM.control_period <= 2.5  # ramp at resume_accel 0.5 m/s^2
         floor[back:] = False
-        # the stop can leave the car outside the robust plans' reach (heading held past the
-        # arc): the emergency status's saturated LQR steers back while the speed ramps up
         statuses = [m for t, _, m, _ in probe.diags[PLANNER_STATUS] if t >= (back + 1) / 10]
         assert statuses and set(statuses) == {"optimal"}
+    if resume == "stands":
+        after = [(m, v) for t, _, m, v in probe.diags[PLANNER_STATUS] if t > kill + 2.0]
+        assert after and {m for m, _ in after} == {"stop"}
+        assert all(float(v["stop_margin"]) >= 0.0 for _, v in after)
+        assert after[-1][1]["reason"] == "no plan: infeasible"
+        assert np.all(speed[restarted:] < STOPPED)
     assert violations(lanes, speed_floor=floor) == 0
     print(f"\nkill at {kill} s: brake onset {onset:.2f} s, standstill {standstill:.2f} s")

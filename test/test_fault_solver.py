@@ -146,14 +146,23 @@ def test_solver_faults_fall_back_to_the_last_plan_and_are_reported():
     assert violations(np.array(probe.lanes)) == 0
 
 
-def test_solver_outage_longer_than_the_plan_uses_the_emergency_input_then_recovers():
-    outage = range(30, 38)  # 8 ticks, the plan has 5 steps
+def test_solver_outage_longer_than_the_plan_ends_in_the_certified_stop_then_recovers():
+    """8 ticks without a plan (the plan has 5 steps): its feedback while it is certified
+    and leaves a certified stop, then the stop (braking straight on, certified, level
+    ERROR) until a solve succeeds again from the slower car."""
+    outage = range(30, 38)
     controller, probe = drive(faulty_controller(dict.fromkeys(outage, "infeasible")))
     ticks = probe.controller()
-    horizon = controller.config.horizon
     statuses = [ticks[k][1] for k in outage]
-    assert statuses == ["fallback"] * (horizon - 1) + ["emergency"] * (len(outage) - horizon + 1)
-    assert [ticks[k][0] for k in outage] == [msg.WARN] * 4 + [msg.ERROR] * 4
+    fallbacks = statuses.count("fallback")
+    assert 1 <= fallbacks < controller.config.horizon
+    assert statuses == ["fallback"] * fallbacks + ["stop"] * (len(outage) - fallbacks)
+    assert [ticks[k][0] for k in outage] == [msg.WARN] * fallbacks + [msg.ERROR] * (8 - fallbacks)
+    assert all(float(ticks[k][2]["stop_margin"]) >= 0.0 for k in outage)
     assert ticks[38][1] == "optimal"  # the next feasible solve resumes
+    accel = [d.drive.acceleration for d in probe.drives[29 + fallbacks : 37]]  # tick k: k-1
+    np.testing.assert_allclose(accel, CAR.accel_min)
     assert len(probe.drives) == 120
-    assert violations(np.array(probe.lanes)) == 0
+    lanes = np.array(probe.lanes)
+    floor = np.arange(len(lanes)) >= 30  # braking and ramping up: down to standing
+    assert violations(lanes, speed_floor=floor) == 0

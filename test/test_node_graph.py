@@ -90,7 +90,7 @@ def test_controller_without_state_sends_no_command():
     _, seen = _probe(runtime)
     runtime.spin_until(1.0)
     assert seen["drive"] == []
-    assert set(_statuses(seen, PLANNER_STATUS)) == {"no recent /lane_state: no command"}
+    assert set(_statuses(seen, PLANNER_STATUS)) == {"no /lane_state yet: no command"}
 
 
 def test_controller_ignores_malformed_state_and_model():
@@ -131,7 +131,9 @@ def test_controller_uses_the_fast_formulation_by_default_and_the_generic_on_requ
         runtime, jobs = build(params)
         _, seen = _probe(runtime)
         runtime.spin_until(2.0)
-        assert isinstance(jobs["controller"].planner.planner, cls)
+        ladder = jobs["controller"].planner.planner  # the configured budget_scales
+        assert [type(p) for p in ladder.problems] == [cls, cls]
+        assert [p.budget_scale for p in ladder.problems] == [0.5, 1.0]
         assert set(_statuses(seen, PLANNER_STATUS)) == {"optimal"}
         assert len(seen["drive"]) == 20
         jobs["sim"].destroy()

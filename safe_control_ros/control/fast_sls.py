@@ -56,7 +56,7 @@ from .excitation import check_sigma_eta
 from .horizon import MARGIN, psd_sqrt, terminal_cost_matrix
 from .model import SafeSet, UncertainModel
 from .plan import Certificate, Plan, Solution, Tail, rollout_responses
-from .sls import RobustSLS, certify, check_terminal, response_rows
+from .sls import RobustSLS, certify, check_budget_scale, check_terminal, response_rows
 from .terminal import StationaryResponse
 
 SOLVER_DEFAULTS = {"verbose": False, "max_threads": 1, "direct_solve_method": "faer"}
@@ -128,6 +128,7 @@ class FastRobustSLS:
         h2_weight: float | None = None,
         eps_e=None,
         terminal_length: int = 0,
+        budget_scale: float = 1.0,
         terminal_cost: np.ndarray | str = "lqr",
         directions=None,
         trajectory_directions=None,
@@ -148,6 +149,7 @@ class FastRobustSLS:
         self.eps_e = bound_vector("eps_e", eps_e, n)
         self.tau = in_range("tau", tau, 0.0, 1.0)
         self.terminal_length = check_terminal(terminal_length, tau, self.eps_e, self.T)
+        self.budget_scale = check_budget_scale(budget_scale, terminal_length)
         self._h2_weight = None if h2_weight is None else in_range("h2_weight", h2_weight, 0.0)
         self._terminal_spec = terminal_cost
         axes = np.vstack([np.eye(n), -np.eye(n)])
@@ -224,6 +226,7 @@ class FastRobustSLS:
             h2_weight=self._h2_weight,
             eps_e=self.eps_e,
             terminal_length=self.terminal_length,
+            budget_scale=self.budget_scale,
             terminal_cost=P,
             solver=self.design_solver,
         )
@@ -251,9 +254,9 @@ class FastRobustSLS:
             return FastCore(model, P, s, h2_weight, lib, None, {}, {}, none, none, none)
         F, b = self.safe_set.state.H, self.safe_set.state.h
         G, g = self.safe_set.inputs.H, self.safe_set.inputs.h
-        # With a constant budget (tau = 0) the induction follows from the constraints (sls
-        # module): no rows for it, only the check of x0 in `solve`.
-        robust = (model.eps_A > 0 or model.eps_B > 0) and lib.tau > 0
+        # With a constant budget (tau = 0) of the full eta the induction follows from the
+        # constraints (sls module): no rows for it, only the check of x0 in `solve`.
+        robust = (model.eps_A > 0 or model.eps_B > 0) and (lib.tau > 0 or self.budget_scale < 1)
         c = lib.c
         # Candidate i's tightenings (t, rows, i) and row spreads for the schedule c.
         rows = response_rows(lib.Phi_x, lib.Phi_u, model.A, c, self.eps_e)

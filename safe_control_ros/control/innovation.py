@@ -15,13 +15,15 @@ its bound: it is an outlier (or the model is wrong) and must not be used as vali
 
 `MeasurementGuard` uses a measurement only if it is finite and passes the test; without a
 usable one (also: none came, or perception flagged it) the controller holds its last plan
-(`RecedingHorizon.hold`) for at most `hold_steps` steps, then commands the stop input
-(e.g. straight on at full braking) until a usable measurement comes back.
+(`RecedingHorizon.hold`) for at most `hold_steps` steps, then its stop
+(`RecedingHorizon.stop`: certified with a `control.stop.BlindStop`) until a usable
+measurement comes back. While the controller stops, the prediction (at the model's speed)
+does not hold: the test starts again from the next measurement.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,6 +69,11 @@ class InnovationTest:
         self._prediction = self.model.A @ self._prediction + self.model.B @ u
         self._radius = np.abs(self.model.A) @ self._radius + self.zeta_bar
 
+    def shift(self, dx) -> None:
+        """Move the prediction by dx (n,): the coordinates moved (e.g. a new reference)."""
+        if self._prediction is not None:
+            self._prediction = self._prediction + as_vector("dx", dx, self.model.n)
+
     def reset(self) -> None:
         """Forget the reference (e.g. after a stop): the next measurement is accepted."""
         self._prediction, self._radius = None, self.eps_e.copy()
@@ -79,24 +86,25 @@ class MeasurementGuard:
 
     innovation: InnovationTest
     hold_steps: int
-    stop_input: np.ndarray  # (m,)
     missed: int = field(default=0, init=False)  # control periods since a usable measurement
 
     def step(self, controller: RecedingHorizon, y: np.ndarray | None, x_ref=None) -> ControlStep:
         """One control step on measurement y (n,), or None if there is no usable one,
-        towards x_ref (n,). Status as RecedingHorizon's, or "stop" (the stop input)."""
+        towards x_ref (n,). Status as RecedingHorizon's; past `hold_steps` without a usable
+        measurement, the controller's stop."""
         usable = y is not None and bool(np.all(np.isfinite(y)))
         if usable and self.innovation.check(y)[0]:
             self.missed = 0
             self.innovation.accept(y)
-            return controller.step(y, x_ref)
-        self.missed += 1
-        step = controller.hold()
-        if step.status == "hold" and self.missed <= self.hold_steps:
+            step = controller.step(y, x_ref)
+            if step.status in ("stop", "emergency"):  # braking: the model's speed no longer
+                self.innovation.reset()  # holds, nor does its prediction
             return step
+        self.missed += 1
+        if self.missed <= self.hold_steps:
+            return controller.hold()
         self.innovation.reset()
-        stop = np.array(self.stop_input, dtype=float)
-        return replace(step, u=stop, u_cmd=stop.copy(), status="stop")
+        return controller.stop(f"no usable measurement for {self.missed} steps")
 
     def applied(self, u) -> None:
         """Advance the innovation test's prediction by the applied input u (m,)."""

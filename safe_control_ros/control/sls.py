@@ -21,10 +21,13 @@ by induction, and tightens each constraint row f: f^T z_t + sum_k |f^T Phi_x[t,k
 coordinate with little disturbance tightens the constraints less.
 The budget e_k = eta (1 + tau + ... + tau^{k-1}) is fixed before the solve, so the problem
 is convex. eta = eps_A max||x|| + eps_B max||u|| over the safe set is the most model error
-one step can add, so c_1 covers the first step from any safe state; tau in [0, 1] lets the
-budget grow along the horizon. With tau = 0 the schedule is constant, c_k = s + eta: then the
-induction holds whenever the states and inputs stay in the safe set (max ||x_t|| over the
-tube is max_i (|z_t,i| + its deviation), at most max||x|| over the safe set; the real-time
+one step can add, so c_1 covers the first step from any safe state (`budget_scale` < 1
+takes that fraction: the induction rows then confine the plan to where it suffices, and a
+controller chooses eta per solve by trying problems from the smallest, `BudgetLadder`);
+tau in [0, 1] lets the budget grow along the horizon. With tau = 0 the schedule is
+constant, c_k = s + eta: then, with the full eta, the induction holds whenever the states
+and inputs stay in the safe set (max ||x_t|| over the tube is max_i (|z_t,i| + its
+deviation), at most max||x|| over the safe set; the real-time
 formulation then drops its induction rows and checks x_0 only), and a plan shifted by one
 step keeps its budget, which the terminal ingredient (`terminal`) needs for recursive
 feasibility.
@@ -46,6 +49,8 @@ problem is the state-feedback one.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import cvxpy as cp
 import numpy as np
@@ -70,7 +75,9 @@ class RobustSLS(HorizonProblem):
     `eps_e` (n,) bounds the error of the measured state (output feedback, see module;
     default 0: state feedback). `terminal_length` N > 0: every plan ends in the stationary
     response of N steps (terminal module), for recursive feasibility; needs tau = 0, state
-    feedback and horizon >= N (0: no terminal ingredient).
+    feedback and horizon >= N (0: no terminal ingredient). `budget_scale` in (0, 1]: eta is
+    that fraction of the most model error one step adds from the safe set (module); below
+    1 the induction rows keep every step's model error within it.
     """
 
     def __init__(
@@ -85,17 +92,19 @@ class RobustSLS(HorizonProblem):
         h2_weight: float | None = None,
         eps_e=None,
         terminal_length: int = 0,
+        budget_scale: float = 1.0,
         **options,
     ) -> None:
         self.sigma_eta = check_sigma_eta(sigma_eta, model.m)
         self.eps_e = bound_vector("eps_e", eps_e, model.n)
+        self.budget_scale = check_budget_scale(budget_scale, terminal_length)
         self.terminal_length = check_terminal(terminal_length, tau, self.eps_e, horizon)
         self.terminal: StationaryResponse | None = None
         self.s = disturbance_part(model, self.sigma_eta)
         default_h2 = float(self.s.max()) ** 2
         self.h2_weight = in_range("h2_weight", default_h2 if h2_weight is None else h2_weight, 0.0)
         self.tau = in_range("tau", tau, 0.0, 1.0)
-        self.eta = first_step_error(model, safe_set, self.sigma_eta)
+        self.eta = self.budget_scale * first_step_error(model, safe_set, self.sigma_eta)
         growth = np.cumsum(self.tau ** np.arange(horizon))
         self.budget = self.eta * growth  # e_k, k = 1..T (T,)
         self.c = np.vstack([np.zeros(model.n), self.s + self.budget[:, None]])  # (T+1, n)
@@ -259,6 +268,15 @@ def disturbance_part(model: UncertainModel, sigma_eta: np.ndarray) -> np.ndarray
     return model.sigma_w + np.abs(model.B) @ sigma_eta + model.eps_B * float(np.max(sigma_eta))
 
 
+def check_budget_scale(scale, terminal_length) -> float:
+    """`scale` after checking it is in (0, 1], and 1 with a terminal response (whose
+    tail keeps the states only inside the safe set, not the smaller budget's region)."""
+    scale = in_range("budget_scale", scale, 0.0, 1.0, open_low=True)
+    if scale < 1.0 and terminal_length:
+        raise ValueError(f"budget_scale: expected 1 with a terminal response, got {scale}")
+    return scale
+
+
 def check_terminal(length, tau, eps_e: np.ndarray, horizon) -> int:
     """`length` after checking that a problem with these settings can end in a stationary
     response of that length (0: none); ValueError naming the parameter otherwise."""
@@ -378,3 +396,31 @@ def _placement(before: int, size: int, total: int) -> sp.csr_matrix:
     """Sparse (total, size) matrix that puts a (size,) vector at offset `before`."""
     rows = np.arange(before, before + size)
     return sp.csr_matrix((np.ones(size), (rows, np.arange(size))), shape=(total, size))
+
+
+class BudgetLadder:
+    """eta chosen per solve: robust problems for the same model that differ only in their
+    budget (`budget_scale`), tried from the smallest budget (the least tightening) up; the
+    first plan found is returned (solve time: all the tries)."""
+
+    def __init__(self, problems: list) -> None:
+        if not problems:
+            raise ValueError("problems: expected at least one")
+        self.problems = problems
+
+    @property
+    def model(self) -> UncertainModel:
+        return self.problems[-1].model
+
+    @property
+    def safe_set(self) -> SafeSet:
+        return self.problems[-1].safe_set
+
+    def solve(self, x0, x_ref=None):
+        spent = 0.0
+        for problem in self.problems:
+            sol = problem.solve(x0, x_ref)
+            spent += sol.solve_time
+            if sol.plan is not None:
+                break
+        return replace(sol, solve_time=spent)

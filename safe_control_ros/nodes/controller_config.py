@@ -26,6 +26,11 @@ class ControllerConfig(Parameters):
     # means a certified plan for all later steps); 0: none, plans are certified for their
     # horizon only. Needs tau = 0, state_source lane_state and horizon >= terminal_length
     terminal_length: int = param(0, 0, 50)
+    # eta chosen per solve: fractions of the most model error one step adds from the safe
+    # set, one planner each, tried in this order; the first plan found is used. A fraction
+    # below 1 confines the plan to where that budget suffices (control.sls). 1 alone: the
+    # classic constant budget; with terminal_length > 0 only 1
+    budget_scales: tuple[float, ...] = param((1.0,), 0.0, 1.0, open_low=True)
     state_timeout: float = param(0.3, 0.0, open_low=True)  # s, older state: no command
     learning_duration: float = param(0.0, 0.0)  # s of excitation after start-up
     sigma_eta: tuple[float, ...] = param((0.02, 0.05), 0.0, size=2)  # rad, m/s^2
@@ -60,6 +65,11 @@ class ControllerConfig(Parameters):
             raise ValueError(
                 f"{self.SECTION}.terminal_length: expected at most horizon = {self.horizon}, "
                 f"got {self.terminal_length}"
+            )
+        if self.terminal_length and set(self.budget_scales) != {1.0}:
+            raise ValueError(
+                f"{self.SECTION}.budget_scales: expected [1.0] with terminal_length > 0, got "
+                f"{list(self.budget_scales)}"
             )
         if self.terminal_length and (self.tau != 0.0 or self.state_source != "lane_state"):
             raise ValueError(

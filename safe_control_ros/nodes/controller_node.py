@@ -5,39 +5,50 @@ from the estimator). Every control period it publishes /drive (AckermannDriveSta
 steering = feed-forward atan(L kappa) + feedback, acceleration, and the speed set-point
 that acceleration reaches one period on, never below 0), /cmd_vel (TwistStamped with that
 set-point, for robots that take velocity commands), /controller/input (ControlInput: the
-applied input in controller coordinates, stamped with the lane state's stamp), /plan
+applied input in controller coordinates, stamped with the stamp of the new lane state it
+answered; none without a new one), /plan
 (nav_msgs/Path of the nominal plan in frame `lane`: x = arc length ahead, y = e_y), /tf
 base_link -> lane (the centre line's frame at the car, drawn straight) and /diagnostics
-(status "controller: planner": solve time and status, tau, margins; "controller: model":
-model updates; hardware_id car_model.hardware_id). During
-the first `learning_duration` s it adds bounded excitation and plans for it. A state
-older than `state_timeout` by its own stamp (or stamped that far in the future: clocks
-that disagree), non-finite, physically impossible (beyond `plausible_state`), not newer
-than the last one, or frozen (the arc length of the last one while the car moves) gets no
-command (the car's watchdog brakes); the reason is on /diagnostics.
+(status "controller: planner": status, reason, solve time and status, tau, margins, the
+stop's margin; "controller: model": model updates; hardware_id car_model.hardware_id).
+During the first `learning_duration` s it adds bounded excitation and plans for it.
+
+Every tick takes at most one new measurement. A /lane_state is used once, if it is
+finite, physically possible (within `plausible_state`), stamped newer than the last one,
+not more than `state_timeout` old or ahead by its own stamp, not frozen (the arc length of
+the last one while the car moves) and consistent with the model's prediction (the
+innovation test, control.innovation); otherwise the tick has no measurement: the last plan
+holds on its prediction, then the certified stop. The reason is on /diagnostics
+(`measurement`). Before the first usable /lane_state there is no command.
+
+The certified stop (control.stop, `car_model.brake_decel`): straight on, steering
+feed-forward only, at car_model.accel_min, certified to keep the lane for every system in
+the model's error ball while the car decelerates to rest. No input goes out unless the stop
+is certified from every state it can lead to; otherwise the stop goes out instead (status
+"stop", level ERROR), certified one tick earlier. "emergency" (level ERROR) is the same
+braking without a certificate: only before any state is known, or if the truth left the
+ball. A new plan resumes driving as soon as one is found and leaves a certified stop.
 
 Every command goes out inside the input box of car_model (steering feedback within
 +-steering_max about the feed-forward, acceleration within [accel_min, accel_max]): the
-plan's input, the last plan's feedback (fallback, hold), the LQR recovery, the stop input
-and the speed ramp's feed-forward on top of any of them. A command outside is clipped to
-the box (non-finite: the stop input) and reported (diagnostics value `input`, level at
-least WARN).
+plan's input, the last plan's feedback (fallback, hold), the stop input and the speed
+ramp's feed-forward on top of any of them. A command outside is clipped to the box
+(non-finite: the stop input) and reported (diagnostics value `input`, level at least WARN).
 
 Faults. A solve that is infeasible, fails, raises or returns later than `deadline` s
 leaves no new plan: the last feasible plan's feedback is applied for that tick (level
-WARN), and once that plan has run out (or before the first plan) the nominal model's LQR
-feedback saturated to the input limits, without a certificate (status "emergency", level
-ERROR); the reason is in solve_status / solve_message. Python cannot interrupt a running
-solve, so lateness is measured when it returns and a late plan is dropped, never applied
-or kept; a solve that never returns stops the commands and the car's watchdog brakes. A
-/model update is decoded and checked against the trusted model (`model_update`); its
-planner is then built off the control path (a worker thread, `builds`; inline in a lockstep
-runtime) and swapped in between two ticks once it finds a plan from the reference;
-otherwise it is rejected (logged, level WARN) and the trusted model stays. The ticks go
-on with the trusted planner meanwhile. When the car is slower than the safe set allows
-(|e_v| > e_v_max from below: starting from rest, or after a watchdog stop) the speed
-reference restarts at the car's speed and ramps up at `resume_accel` (fed forward) to
-car_model.speed; the controller keeps e_v within the safe set around that reference.
+WARN) while it is certified and leaves a certified stop, then the stop; the reason is in
+`reason`, solve_status and solve_message. Python cannot interrupt a running solve, so
+lateness is measured when it returns and a late plan is dropped, never applied or kept; a
+solve that never returns stops the commands and the car's watchdog brakes. A /model
+update is decoded and checked against the trusted model (`model_update`); its planner is
+then built off the control path (a worker thread, `builds`; inline in a lockstep runtime)
+and swapped in between two ticks once it finds a plan from the reference; otherwise it is
+rejected (logged, level WARN) and the trusted model stays. The ticks go on with the
+trusted planner meanwhile. When the car is slower than the safe set allows (|e_v| >
+e_v_max from below: starting from rest, or after a stop) the speed reference restarts at
+the car's speed and ramps up at `resume_accel` (fed forward) to car_model.speed; the
+controller keeps e_v within the safe set around that reference.
 
 Perception (`state_source: perception`). e_y and e_psi come from /perception/measurement
 (PerceptionMeasurement: estimate, its bound, valid), s, e_v and the curvature from
@@ -46,9 +57,8 @@ Perception (`state_source: perception`). e_y and e_psi come from /perception/mea
 that bound holds (control.measurement). A measurement is used only if it is valid, stamped
 (the image's stamp) within `state_timeout` of now, published with a bound within
 `measurement_bound`, and passes the innovation test against the model's prediction
-(control.innovation). Otherwise the last plan holds for up to `hold_time` s, then the car
-brakes straight on at car_model.accel_min (status "stop", level ERROR) until usable
-measurements come back; the reason is in the diagnostics' `measurement` value.
+(control.innovation). Otherwise the last plan holds for up to `hold_time` s (while it
+leaves a certified stop), then the certified stop until usable measurements come back.
 Parameters: `controller` section (ControllerConfig) and `/**: car_model.*`.
 """
 
@@ -63,15 +73,16 @@ import numpy as np
 
 from ..control.excitation import Excitation
 from ..control.innovation import InnovationTest, MeasurementGuard
-from ..control.lqr import LQR, lqr
 from ..control.measurement import robust_output_feedback
 from ..control.model import SafeSet, UncertainModel
 from ..control.plan import Plan, Solution
 from ..control.receding import ControlStep, Planner, RecedingHorizon
+from ..control.sls import BudgetLadder
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..sim.config import CarModelConfig
 from ..sim.lane_model import (
+    blind_stop,
     controller_instance,
     input_scale,
     safe_set,
@@ -165,15 +176,18 @@ class ControllerNode:
                 f"controller (horizon, tau, terminal_length, sigma_eta while learning): {err}"
             ) from None
         self.controller = RecedingHorizon(
-            self.planner, excitation=self.excitation if self.learning else None
+            self.planner,
+            excitation=self.excitation if self.learning else None,
+            stop=blind_stop(self.car, self.model),
+            eps_e=self.eps_e,
         )
-        self.recovery = self._recovery(self.model)
         self.guard = self._guard(self.model)
         self.lane: MeasuredState | None = None  # latest usable /lane_state
         self.lane_rejected = ""  # why the latest /lane_state was not used ('' if it was)
         self.input_box = safe_set(self.car).inputs.bounding_box  # (low, high): rad, m/s^2
         self.measurement: tuple[np.ndarray, float] | None = None  # latest perception, stamp
         self.measurement_used = -math.inf  # s, stamp of the last one a tick took
+        self.lane_used = -math.inf  # s, stamp of the last /lane_state a tick took
         self.start: float | None = None  # s, time of the first control tick
         self.speed_offset = 0.0  # m/s (<= 0): next tick's speed reference - car_model.speed
 
@@ -229,7 +243,8 @@ class ControllerNode:
     def _planner(self, model: UncertainModel, learning: bool) -> Planner:
         """The robust SLS problem for `model` (output feedback for the perception error
         bound, if any; robust to the excitation while `learning`): the fast formulation
-        (response library built here, a small QP per step) or the generic reference."""
+        (response library built here, a small QP per step) or the generic reference; with
+        several budget_scales a ladder of them (eta chosen per solve)."""
         inst = self.instance
         fast = self.config.formulation == "fast"
         options = {
@@ -238,14 +253,17 @@ class ControllerNode:
             "terminal_length": self.config.terminal_length,
         } | ({"design_ref": self.x_ref} if fast else {})
         args = (model, inst.safe_set, inst.Q, inst.R, self.config.horizon, self.eps_e)
-        return robust_output_feedback(*args, self.region, fast=fast, **options)
+        ladder = [
+            robust_output_feedback(*args, self.region, fast=fast, budget_scale=scale, **options)
+            for scale in self.config.budget_scales
+        ]
+        return ladder[0] if len(ladder) == 1 else BudgetLadder(ladder)
 
     def _guard(self, model: UncertainModel) -> MeasurementGuard:
-        """The gate of the measurements: innovation test for `model`, hold, then brake."""
+        """The gate of the measurements: innovation test for `model`, hold, then stop."""
         test = InnovationTest(model, self.planner.safe_set, self.eps_e)
         hold_steps = round(self.config.hold_time / self.config.control_period)
-        stop = np.array([0.0, self.car.accel_min]) / self.input_scale
-        return MeasurementGuard(test, hold_steps, stop)
+        return MeasurementGuard(test, hold_steps)
 
     def _problem(self, model: UncertainModel, learning: bool) -> DeadlinePlanner:
         """`_planner(model, learning)` under the deadline, after a first solve from the
@@ -258,15 +276,6 @@ class ControllerNode:
         if sol.plan is None:
             raise ValueError(f"no plan from the reference x_ref: {sol.status} {sol.message}")
         return DeadlinePlanner(planner, self.config.deadline)
-
-    def _recovery(self, model: UncertainModel) -> LQR:
-        """The nominal model's LQR: the input when no plan is left."""
-        return lqr(model.A, model.B, self.instance.Q, self.instance.R)
-
-    def _recovery_input(self, x: np.ndarray) -> np.ndarray:
-        """LQR feedback towards x_ref, saturated to the input limits (controller coords)."""
-        low, high = self.instance.safe_set.inputs.bounding_box
-        return np.clip(self.recovery(x - self.x_ref), low, high)
 
     def now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
@@ -333,12 +342,18 @@ class ControllerNode:
             return None, f"bound {bound_e_y:.4f} m, {bound_e_psi:.4f} rad beyond ours"
         return np.array([e_y / self.state_scale[0], e_psi / self.state_scale[1], x[2]]), "ok"
 
-    def measured_state(self, t: float) -> MeasuredState | None:
-        """The state to control from at time t (s): the latest /lane_state unless it is
-        older than `state_timeout`."""
-        if self.lane is None or t - self.lane.time > self.config.state_timeout:
-            return None
-        return self.lane
+    def usable_measurement(
+        self, t: float, x: np.ndarray, fresh: bool
+    ) -> tuple[np.ndarray | None, str]:
+        """The measurement (3,) to control from at time t (s), or None and why not: from
+        /lane_state the state x (3,) if its lane state is `fresh` (new and recent), from
+        perception `perceived` while the lane state is recent."""
+        if not (fresh or self.perception):
+            return None, self.lane_rejected or "no new /lane_state since the last tick"
+        age = t - self.lane.time if self.lane is not None else math.inf
+        if age > self.config.state_timeout:
+            return None, f"/lane_state stamped {age:.3f} s ago (state_timeout)"
+        return self.perceived(t, x) if self.perception else (x, "ok")
 
     def on_model(self, model) -> None:
         """A new model estimate that passes `model_update.rejection` gets its planner built
@@ -372,8 +387,9 @@ class ControllerNode:
                 else:
                     self.log.error(f"{why}: planner kept: {result}")
                 continue
-            self.model, self.planner, self.recovery = model, result, self._recovery(model)
+            self.model, self.planner = model, result
             self.controller.set_problem(result)
+            self.controller.stop_manoeuvre = blind_stop(self.car, model)
             if why == "model":
                 self.log.info(f"model: eps_A {model.eps_A:.4f}, eps_B {model.eps_B:.4f}")
                 self._diagnose_model(t, msg.OK, "model accepted", model)
@@ -388,28 +404,27 @@ class ControllerNode:
         if self.learning and t - self.start >= self.config.learning_duration:
             self._end_learning()
         self._adopt_builds(t)
-        state = self.measured_state(t)
+        state = self.lane
         if state is None:
             reason = {"lane_state": self.lane_rejected} if self.lane_rejected else {}
-            self._diagnose(t, msg.ERROR, "no recent /lane_state: no command", extra=reason)
+            self._diagnose(t, msg.ERROR, "no /lane_state yet: no command", extra=reason)
             return
+        fresh = state.time > self.lane_used
+        self.lane_used = state.time
         e_y, e_psi, e_v = state.x
         offset, accel_ff = self._speed_reference(e_v)
         x = np.array([e_y, e_psi, e_v - offset]) / self.state_scale
-        measurement = ""
-        if self.perception:
-            y, measurement = self.perceived(t, x)
-            step = self.guard.step(self.controller, y, self.x_ref)
-            if y is not None and step.status in ("hold", "stop"):
-                measurement = "outlier: failed the innovation test"
-            x = x if y is None else y
-        else:
-            step = self.controller.step(x, self.x_ref)
-        u = step.u if step.status != "emergency" else self._recovery_input(x)
-        feedforward = np.array([0.0, 0.0 if step.status == "stop" else accel_ff])
-        command, clipped = self._into_box(u * self.input_scale + feedforward)
-        if self.perception:  # in the coordinates of x: relative to the speed reference
-            self.guard.applied((command - feedforward) / self.input_scale)
+        self.controller.speed_reference = self.car.speed + offset
+        y, measurement = self.usable_measurement(t, x, fresh)
+        step = self.guard.step(self.controller, y, self.x_ref)
+        if y is not None and self.guard.missed:
+            measurement = "outlier: failed the innovation test"
+        stopping = step.status in ("stop", "emergency")
+        feedforward = np.array([0.0, 0.0 if stopping else accel_ff])
+        command, clipped = self._into_box(step.u * self.input_scale + feedforward)
+        # in the coordinates of x, relative to the speed reference, which moves on by the
+        # ramp's feed-forward whether that is applied or not
+        self.guard.applied((command - [0.0, accel_ff]) / self.input_scale)
         steering_fb, accel = command
         steering = steering_feedforward(state.curvature, self.car.wheelbase) + steering_fb
         # m/s: the speed this command asks for one period on (never backwards)
@@ -417,7 +432,8 @@ class ControllerNode:
         self.drive_pub.publish(msg.ackermann(t, steering, accel, speed))
         yaw_rate = speed * math.tan(steering) / self.car.wheelbase
         self.twist_pub.publish(msg.twist_stamped(t, "base_link", speed, yaw_rate))
-        self.input_pub.publish(msg.control_input(state.time, command / self.input_scale))
+        if fresh:  # the input that answered this lane state (the estimator pairs them)
+            self.input_pub.publish(msg.control_input(state.time, command / self.input_scale))
         if step.plan is not None:
             self.tf_pub.publish(self._lane_frame(t, e_y, e_psi))
             self.plan_pub.publish(self._path(t, step.plan, step.plan_step))
@@ -457,6 +473,9 @@ class ControllerNode:
         the speed error e_v (m/s), and the acceleration feed-forward (m/s^2) that ramps it
         up over the next period."""
         if e_v - self.speed_offset < -self.car.e_v_max:  # slower than the safe set allows
+            moved = np.array([0.0, 0.0, (self.speed_offset - e_v) / self.state_scale[2]])
+            self.guard.innovation.shift(moved)  # the speed error is measured from here now
+            self.controller.shift(moved)
             self.speed_offset = e_v
             self.log.warning(f"speed {self.car.speed + e_v:.2f} m/s: reference ramps up")
         offset, period = self.speed_offset, self.config.control_period
@@ -505,6 +524,8 @@ class ControllerNode:
         if step is not None:
             last = self.planner.last
             values |= {
+                "reason": step.reason,
+                "stop_margin": f"{step.stop_margin:.4f}",
                 "solve_status": step.solve_status,
                 "solve_message": "" if last is None else last.message,
                 "solve_time_ms": f"{1e3 * step.solve_time:.2f}",

@@ -157,8 +157,17 @@ class CarModelConfig(Parameters):
     steering_max: float = param(0.2, 1e-3, 1.0)  # rad
     accel_max: float = param(2.0, 0.0, open_low=True)  # m/s^2
     accel_min: float = param(-3.0, high=0.0)  # m/s^2 (braking)
+    # m/s^2: the deceleration the car reaches at least and at most when commanded accel_min
+    # (after its drive's lag), for the certified stop (control.stop)
+    brake_decel: tuple[float, ...] = param((2.5, 3.5), 0.0, size=2, open_low=True)
 
     def _check_consistency(self) -> None:
+        weak, strong = self.brake_decel
+        if weak > strong:
+            raise ValueError(
+                f"{self.SECTION}.brake_decel: expected [at least, at most] with at least <= "
+                f"at most, got {list(self.brake_decel)}"
+            )
         for i, name in enumerate(("e_y_max", "e_psi_max", "e_v_max")):
             bound, scale = getattr(self, name), self.state_scale[i]
             if not 1e-3 <= bound / scale <= 1e3:

@@ -35,6 +35,7 @@ from ..control.instances import Instance, normalized
 from ..control.lqr import lqr
 from ..control.model import SafeSet, UncertainModel
 from ..control.polytope import Polytope
+from ..control.stop import BlindStop, Braking
 from .config import CarModelConfig
 
 
@@ -110,3 +111,12 @@ def safe_set(config: CarModelConfig) -> SafeSet:
         [config.steering_max, config.accel_max], [-config.steering_max, config.accel_min]
     )
     return SafeSet(state=state, inputs=inputs)
+
+
+def blind_stop(config: CarModelConfig, model: UncertainModel | None = None) -> BlindStop:
+    """The certified stop of the car (control.stop): straight on (steering feed-forward only)
+    at accel_min, for `model` in controller coordinates (default: the prior)."""
+    inst = controller_instance(config)
+    braking = Braking(config.speed, config.sample_time, *config.brake_decel)
+    u_stop = np.array([0.0, config.accel_min]) / input_scale(config)
+    return BlindStop(model or inst.model, inst.safe_set, braking, u_stop, config.state_scale[2])
