@@ -70,17 +70,20 @@ def test_a_smaller_budget_plan_survives_the_ball(fast):
     assert CAR.safe_set.violations(states[:, 1:], inputs) == 0
 
 
-def test_the_ladder_falls_back_to_the_full_budget_away_from_the_centre():
-    """Near the lane edge the half budget has no plan (the induction confines it), the
-    full one does: the ladder returns that plan, with both solves' time."""
-    edge = np.array([0.95, 0.0, 0.0])
-    small, full = (_problem(False, CAR.model, 5, s) for s in (0.5, 1.0))
-    assert small.solve(edge).plan is None
-    sol = BudgetLadder([small, full]).solve(edge)
+def test_the_ladder_returns_the_first_plan_in_its_order():
+    """The configured order: the full budget's plan where it has one (the lane centre on
+    the configured bounds); at 2.45 times the model error it has none and the half budget's
+    plan is returned."""
+    full, half = (_problem(False, _scaled(2.45), 10, s) for s in (1.0, 0.5))
+    assert full.solve(np.zeros(3)).plan is None
+    sol = BudgetLadder([full, half]).solve(np.zeros(3))
     assert sol.status == "optimal"
-    np.testing.assert_allclose(sol.plan.delta_bound, full.c)
-    centre = BudgetLadder([small, full]).solve(np.zeros(3))
-    np.testing.assert_allclose(centre.plan.delta_bound, small.c)
+    np.testing.assert_allclose(sol.plan.delta_bound, half.c)
+    full, half = (_problem(False, CAR.model, 5, s) for s in (1.0, 0.5))
+    centre = BudgetLadder([full, half]).solve(np.zeros(3))
+    np.testing.assert_allclose(centre.plan.delta_bound, full.c)
+    edge = np.array([0.95, 0.0, 0.0])  # the half budget confines its plans to the centre
+    assert half.solve(edge).plan is None and full.solve(edge).plan is not None
 
 
 def test_budget_scale_is_checked():

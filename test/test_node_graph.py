@@ -133,7 +133,7 @@ def test_controller_uses_the_fast_formulation_by_default_and_the_generic_on_requ
         runtime.spin_until(2.0)
         ladder = jobs["controller"].planner.planner  # the configured budget_scales
         assert [type(p) for p in ladder.problems] == [cls, cls]
-        assert [p.budget_scale for p in ladder.problems] == [0.5, 1.0]
+        assert [p.budget_scale for p in ladder.problems] == [1.0, 0.5]
         assert set(_statuses(seen, PLANNER_STATUS)) == {"optimal"}
         assert len(seen["drive"]) == 20
         jobs["sim"].destroy()

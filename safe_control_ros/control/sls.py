@@ -23,7 +23,7 @@ The budget e_k = eta (1 + tau + ... + tau^{k-1}) is fixed before the solve, so t
 is convex. eta = eps_A max||x|| + eps_B max||u|| over the safe set is the most model error
 one step can add, so c_1 covers the first step from any safe state (`budget_scale` < 1
 takes that fraction: the induction rows then confine the plan to where it suffices, and a
-controller chooses eta per solve by trying problems from the smallest, `BudgetLadder`);
+controller chooses eta per solve by trying problems with different budgets, `BudgetLadder`);
 tau in [0, 1] lets the budget grow along the horizon. With tau = 0 the schedule is
 constant, c_k = s + eta: then, with the full eta, the induction holds whenever the states
 and inputs stay in the safe set (max ||x_t|| over the tube is max_i (|z_t,i| + its
@@ -400,8 +400,8 @@ def _placement(before: int, size: int, total: int) -> sp.csr_matrix:
 
 class BudgetLadder:
     """eta chosen per solve: robust problems for the same model that differ only in their
-    budget (`budget_scale`), tried from the smallest budget (the least tightening) up; the
-    first plan found is returned (solve time: all the tries)."""
+    budget (`budget_scale`), tried in the given order; the first plan found is returned
+    (solve time: all the tries)."""
 
     def __init__(self, problems: list) -> None:
         if not problems:
