@@ -11,9 +11,9 @@ model update). The generic RobustSLS (cvxpy + Clarabel) is timed on the first st
 the same run (few at long horizons). "eps max" is the largest scale of the model error
 (car: of eps_A0, eps_B0; bench: eps_A = eps_B) with an optimal solve from x0, by
 bisection; each fast evaluation rebuilds the library, so only for --eps-horizons.
-"ladder" is the car's configured controller.budget_scales (eta chosen per solve,
-control.sls.BudgetLadder): its per-step time in the same closed loop, its libraries' build
-time, and its eps max.
+"ladder" is controller.budget_scales [1.0, 0.5] (eta chosen per solve,
+control.sls.BudgetLadder; config/car.yaml recommends it at horizons 10-20): its per-step
+time in the same closed loop, its libraries' build time, and its eps max.
 
     python bench/realtime.py [--cases car bench] [--horizons 5 10 20 30] [--steps 100]
 """
@@ -66,7 +66,7 @@ def car() -> Case:
     As, Bs = corner_systems(model, 1, np.random.default_rng(0))
     zero = np.zeros(3)
     truth = (As[0], Bs[0])
-    return Case(inst, zero, zero, config.tau, truth, scaled, 8.0, config.budget_scales)
+    return Case(inst, zero, zero, config.tau, truth, scaled, 8.0, (1.0, 0.5))
 
 
 def bench() -> Case:

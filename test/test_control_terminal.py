@@ -47,7 +47,7 @@ def fast():
     return _problem(fast=True)
 
 
-def _c() -> float:
+def _c() -> np.ndarray:
     return SIGMA_W + first_step_error(TIGHT, CAR.safe_set)
 
 
@@ -71,7 +71,7 @@ def test_stationary_response_against_simulation():
     for i in range(N - 1):
         np.testing.assert_allclose(R[i + 1], TIGHT.A @ R[i] + TIGHT.B @ M[i], atol=1e-14)
     assert np.abs(response.residual).max() < 1e-9
-    tube_x, tube_u = response.tubes(CAR.safe_set, np.full(3, c))
+    tube_x, tube_u = response.tubes(CAR.safe_set, c)
     F, b = CAR.safe_set.state.H, CAR.safe_set.state.h
     G, g = CAR.safe_set.inputs.H, CAR.safe_set.inputs.h
     assert response.usage == pytest.approx(max((tube_x / b).max(), (tube_u / g).max()), rel=1e-6)

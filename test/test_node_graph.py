@@ -131,13 +131,18 @@ def test_controller_uses_the_fast_formulation_by_default_and_the_generic_on_requ
         runtime, jobs = build(params)
         _, seen = _probe(runtime)
         runtime.spin_until(2.0)
-        ladder = jobs["controller"].planner.planner  # the configured budget_scales
-        assert [type(p) for p in ladder.problems] == [cls, cls]
-        assert [p.budget_scale for p in ladder.problems] == [1.0, 0.5]
+        assert isinstance(jobs["controller"].planner.planner, cls)
         assert set(_statuses(seen, PLANNER_STATUS)) == {"optimal"}
         assert len(seen["drive"]) == 20
         jobs["sim"].destroy()
     assert ControllerConfig().formulation == "fast"
+    params = parameters(CONFIG / "car.yaml", "oval")
+    params["controller"] |= {"budget_scales": [1.0, 0.5]}
+    ladder = build(params)[1]["controller"].planner.planner
+    assert [(type(p), p.budget_scale) for p in ladder.problems] == [
+        (FastRobustSLS, 1.0),
+        (FastRobustSLS, 0.5),
+    ]
 
 
 def test_learning_phase_counts_from_the_first_tick_not_from_time_zero():

@@ -15,18 +15,21 @@ from .plan import Plan
 from .receding import ControlStep, Planner, RecedingHorizon
 
 
-def boundary_errors(rng: np.random.Generator, count: int, rows: int, cols: int, eps: float):
-    """`count` matrices (count, rows, cols) whose every row has l1-norm exactly eps, so each
-    has induced inf-norm eps: random signs times random Dirichlet weights."""
+def boundary_errors(rng: np.random.Generator, count: int, rows: int, cols: int, eps):
+    """`count` matrices (count, rows, cols) whose row i has l1-norm exactly eps_i (eps: a
+    number or (rows,)), so each has induced inf-norm max eps: random signs times random
+    Dirichlet weights."""
     weights = rng.dirichlet(np.ones(cols), size=(count, rows))
-    return eps * weights * rng.choice([-1.0, 1.0], size=(count, rows, cols))
+    scale = np.broadcast_to(np.asarray(eps, dtype=float), rows)[:, None]
+    return scale * weights * rng.choice([-1.0, 1.0], size=(count, rows, cols))
 
 
 def sample_true_systems(model: UncertainModel, count: int, rng: np.random.Generator):
     """`count` true systems (As (count,n,n), Bs (count,n,m)) on the boundary of the set."""
     n, m = model.n, model.m
-    As = model.A + boundary_errors(rng, count, n, n, model.eps_A)
-    Bs = model.B + boundary_errors(rng, count, n, m, model.eps_B)
+    rows_A, rows_B = model.row_errors
+    As = model.A + boundary_errors(rng, count, n, n, rows_A)
+    Bs = model.B + boundary_errors(rng, count, n, m, rows_B)
     return As, Bs
 
 
@@ -184,24 +187,26 @@ def perturbed_model(A, B, eps: float, sigma_w: float, seed: int = 0) -> Uncertai
 
 
 def corner_systems(model: UncertainModel, count: int, rng: np.random.Generator):
-    """`count` true systems (As, Bs) on corners of the error ball: every row of dA is
-    +-eps_A on one entry, every row of dB +-eps_B on one (the extreme points of the
-    induced inf-norm ball). The first two are the uniform corners A +- eps_A I with
-    B -+ eps_B on the last input's column (the pair that makes the car turn less)."""
+    """`count` true systems (As, Bs) on corners of the error ball: every row i of dA is
+    +-eps_A (row i's bound) on one entry, every row of dB +-eps_B on one (the extreme
+    points of the induced inf-norm ball, row-wise). The first two are the uniform corners
+    A +- eps_A I with B -+ eps_B on the last input's column (the pair that makes the car
+    turn less)."""
     n, m = model.n, model.m
 
-    def corners(eps: float, cols: int) -> np.ndarray:
+    def corners(eps: np.ndarray, cols: int) -> np.ndarray:
         pick = rng.integers(cols, size=(count, n))
         signs = rng.choice([-1.0, 1.0], size=(count, n))
         out = np.zeros((count, n, cols))
         np.put_along_axis(out, pick[..., None], (eps * signs)[..., None], axis=2)
         return out
 
-    dA, dB = corners(model.eps_A, n), corners(model.eps_B, m)
+    rows_A, rows_B = model.row_errors
+    dA, dB = corners(rows_A, n), corners(rows_B, m)
     for i, sign in enumerate([1.0, -1.0][:count]):
-        dA[i] = sign * model.eps_A * np.eye(n)
+        dA[i] = sign * np.diag(rows_A)
         dB[i] = np.zeros((n, m))
-        dB[i][:, -1] = -sign * model.eps_B
+        dB[i][:, -1] = -sign * rows_B
     return model.A + dA, model.B + dB
 
 

@@ -56,7 +56,14 @@ from .excitation import check_sigma_eta
 from .horizon import MARGIN, psd_sqrt, terminal_cost_matrix
 from .model import SafeSet, UncertainModel
 from .plan import Certificate, Plan, Solution, Tail, rollout_responses
-from .sls import RobustSLS, certify, check_budget_scale, check_terminal, response_rows
+from .sls import (
+    RobustSLS,
+    certify,
+    check_budget_scale,
+    check_terminal,
+    response_rows,
+    row_pairs,
+)
 from .terminal import StationaryResponse
 
 SOLVER_DEFAULTS = {"verbose": False, "max_threads": 1, "direct_solve_method": "faer"}
@@ -69,7 +76,7 @@ class ResponseLibrary:
 
     model: UncertainModel
     tau: float
-    eta: float
+    eta: np.ndarray  # first-step model-error budget per coordinate (n,)
     c: np.ndarray  # delta bound schedule (T+1, n), c_0 = 0
     Phi_x: np.ndarray  # (K, T+1, T+1, n, n)
     Phi_u: np.ndarray  # (K, T, T+1, m, n)
@@ -313,12 +320,18 @@ class FastRobustSLS:
             # Induction, t = 0..T-1: eps_A (a_t + rho_t) + eps_B (b_t + pi_t) <= c_{t+1} - s;
             # at t = 0 eps_A ||x0|| moves to the right-hand side (per step), with
             # eps_A ||eps_e|| for x_0 = y_0 - e_0 and eps_B |Psi_u[0]| = 0.
+            # One block per distinct pair of row-wise bounds (sls module).
             later = sp.eye(T, T - 1, k=-1)
-            eA, eB = model.eps_A, model.eps_B
-            induction = {"a": eA * later, "rho": eA * later, "b": eB * sp.eye(T), "pi": eB * later}
-            first = np.eye(1, T).ravel() * eA * self.eps_e.max()
-            budget = (c[1:] - s).min(axis=1)  # the model-error part e_k (sls module)
-            con.add("induction", induction, budget - back - first)
+            budget = c[1:] - s  # the model-error part e_k per coordinate (sls module)
+            for j, ((eA, eB), i) in enumerate(row_pairs(model).items()):
+                induction = {
+                    "a": eA * later,
+                    "rho": eA * later,
+                    "b": eB * sp.eye(T),
+                    "pi": eB * later,
+                }
+                first = np.eye(1, T).ravel() * eA * self.eps_e.max()
+                con.add(f"induction{j}", induction, budget[:, i] - back - first)
         A_qp, rhs = con.stacked()
         h2 = _h2_vectors(lib, self.sqrt_Q, self.sqrt_R, psd_sqrt("terminal_cost", P))
         gram = h2 @ h2.T
@@ -363,8 +376,9 @@ class FastRobustSLS:
         var, rows = core.variables, core.rows
         rhs = core.rhs.copy()
         rhs[rows["dyn"].start : rows["dyn"].start + model.n] = model.A @ x0
-        if "induction" in rows:
-            rhs[rows["induction"].start] -= model.eps_A * np.abs(x0).max()
+        for j, (eA, _) in enumerate(row_pairs(model)):
+            if f"induction{j}" in rows:
+                rhs[rows[f"induction{j}"].start] -= eA * np.abs(x0).max()
         q = core.q.copy()
         q[var["z"]] = np.concatenate([np.tile(-2.0 * self.Q @ r, T - 1), -2.0 * core.P @ r])
         try:
@@ -387,7 +401,7 @@ class FastRobustSLS:
     def _covered(self, core: FastCore, x0: np.ndarray) -> bool:
         """Whether the first mismatch's budget covers x0 when the QP has no induction rows
         (tau = 0): the true state's ||x_0||_inf (measured plus eps_e) within the safe set's."""
-        if "induction" in core.rows or core.model.eps_A == 0:
+        if "induction0" in core.rows or core.model.eps_A == 0:
             return True
         return np.abs(x0).max() + self.eps_e.max() <= self.safe_set.state.max_inf_norm
 

@@ -15,13 +15,16 @@ class UncertainModel:
     """Nominal (A (n,n), B (n,m)) and the set of true systems and disturbances around it:
     x+ = (A + dA) x + (B + dB) u + w, ||dA||_inf <= eps_A, ||dB||_inf <= eps_B (induced
     inf-norms), |w_i| <= sigma_w_i (state units; sigma_w given as one number or per
-    coordinate, kept as (n,))."""
+    coordinate, kept as (n,)). Row-wise bounds, if given: ||dA_(i,:)||_1 <= eps_A_rows_i
+    (n,), likewise eps_B_rows; eps_A and eps_B are then their largest."""
 
     A: np.ndarray
     B: np.ndarray
     eps_A: float = 0.0
     eps_B: float = 0.0
     sigma_w: np.ndarray | float = 0.0
+    eps_A_rows: np.ndarray | None = None
+    eps_B_rows: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         A = as_matrix("A", self.A, (None, None))
@@ -29,9 +32,34 @@ class UncertainModel:
         object.__setattr__(self, "B", as_matrix("B", self.B, (A.shape[0], None)))
         for name in ("eps_A", "eps_B"):
             object.__setattr__(self, name, in_range(name, getattr(self, name), 0.0))
+            rows = getattr(self, f"{name}_rows")
+            if rows is None:
+                continue
+            rows = bound_vector(f"{name}_rows", rows, A.shape[0])
+            if not np.isclose(rows.max(), getattr(self, name), rtol=1e-12, atol=0.0):
+                raise ValueError(
+                    f"{name}: expected the largest of {name}_rows = {rows.max()!r}, got "
+                    f"{getattr(self, name)!r}"
+                )
+            rows.flags.writeable = False
+            object.__setattr__(self, f"{name}_rows", rows)
         sigma_w = bound_vector("sigma_w", self.sigma_w, A.shape[0])
         sigma_w.flags.writeable = False
         object.__setattr__(self, "sigma_w", sigma_w)
+
+    @classmethod
+    def row_wise(cls, A, B, eps_A_rows, eps_B_rows, sigma_w=0.0) -> UncertainModel:
+        """The model with row-wise error bounds eps_A_rows, eps_B_rows (n,)."""
+        eps_A, eps_B = float(np.max(eps_A_rows)), float(np.max(eps_B_rows))
+        return cls(A, B, eps_A, eps_B, sigma_w, eps_A_rows, eps_B_rows)
+
+    @property
+    def row_errors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(bound on ||dA_(i,:)||_1, bound on ||dB_(i,:)||_1) for each row i, each (n,)."""
+        n = self.n
+        rows_A = np.full(n, self.eps_A) if self.eps_A_rows is None else self.eps_A_rows
+        rows_B = np.full(n, self.eps_B) if self.eps_B_rows is None else self.eps_B_rows
+        return rows_A, rows_B
 
     def tighter_than(self, other: UncertainModel) -> bool:
         """True if its model error bound eps_A + eps_B is smaller than `other`'s."""
@@ -68,8 +96,9 @@ class SafeSet:
         )
 
 
-def first_step_error(model: UncertainModel, safe_set: SafeSet, sigma_eta=0.0) -> float:
-    """eps_A max||x|| + eps_B max||u + eta||: the most model error one step adds from the
-    safe set (controller units)."""
+def first_step_error(model: UncertainModel, safe_set: SafeSet, sigma_eta=0.0) -> np.ndarray:
+    """eps_A max||x|| + eps_B max||u + eta|| row by row: the most model error one step adds
+    to each coordinate from the safe set, (n,) (controller units)."""
     u_max = safe_set.inputs.max_inf_norm + float(np.max(sigma_eta))
-    return model.eps_A * safe_set.state.max_inf_norm + model.eps_B * u_max
+    rows_A, rows_B = model.row_errors
+    return rows_A * safe_set.state.max_inf_norm + rows_B * u_max

@@ -99,7 +99,7 @@ class Certificate:
     """A plan's robustness conditions, recomputed in numpy from the solution."""
 
     tau: float  # growth rate of the delta bound schedule
-    eta: float  # scale of the model-error part of the schedule (state units)
+    eta: np.ndarray  # model-error part of the schedule's first step, per coordinate (n,)
     state_margin: float  # min over t and rows of b - (tightened f^T x_t)
     input_margin: float  # the same for the inputs
     induction_margin: float  # min over t of c_{t+1} - (bound on ||delta_{t+1}||)

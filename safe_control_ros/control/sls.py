@@ -18,7 +18,10 @@ c_k = s + e_k 1 with a model-error budget e_k; the problem requires
 eps_A (||z_t|| + r^x_t) + eps_B (||v_t|| + r^u_t) <= e_{t+1}, so |delta_k| <= c_k for every k
 by induction, and tightens each constraint row f: f^T z_t + sum_k |f^T Phi_x[t,k]| c_k <= b
 (inputs also by |f|^T sigma_eta). A disturbance bound per coordinate is used as such: a
-coordinate with little disturbance tightens the constraints less.
+coordinate with little disturbance tightens the constraints less. So are row-wise model
+error bounds (`UncertainModel.eps_A_rows`, `eps_B_rows`: ||dA_(i,:)||_1 <= eps_A_i):
+coordinate i's mismatch then has eps_A_i, eps_B_i in place of eps_A, eps_B above, and its
+own budget e_k,i.
 The budget e_k = eta (1 + tau + ... + tau^{k-1}) is fixed before the solve, so the problem
 is convex. eta = eps_A max||x|| + eps_B max||u|| over the safe set is the most model error
 one step can add, so c_1 covers the first step from any safe state (`budget_scale` < 1
@@ -106,8 +109,8 @@ class RobustSLS(HorizonProblem):
         self.tau = in_range("tau", tau, 0.0, 1.0)
         self.eta = self.budget_scale * first_step_error(model, safe_set, self.sigma_eta)
         growth = np.cumsum(self.tau ** np.arange(horizon))
-        self.budget = self.eta * growth  # e_k, k = 1..T (T,)
-        self.c = np.vstack([np.zeros(model.n), self.s + self.budget[:, None]])  # (T+1, n)
+        self.budget = np.outer(growth, self.eta)  # e_k per coordinate, k = 1..T (T, n)
+        self.c = np.vstack([np.zeros(model.n), self.s + self.budget])  # (T+1, n)
         super().__init__(model, safe_set, Q, R, horizon, **options)
 
     def _formulate(self):
@@ -134,7 +137,7 @@ class RobustSLS(HorizonProblem):
             cp.vec(self._v @ G.T, order="C") + tight_u <= np.tile(g - exc_u - MARGIN, T),
         ]
         if self.model.eps_A > 0 or self.model.eps_B > 0:
-            cons.append(self._induction() <= self.budget)
+            cons += self._induction()
         if self.terminal_length:
             self.terminal = stationary_response(
                 self.model, self.safe_set, self.c[1], self.terminal_length, self.sigma_eta
@@ -199,23 +202,27 @@ class RobustSLS(HorizonProblem):
             out.append((j, U[j - 1] if later is None else U[j - 1] - _stack_below(later, m)))
         return out
 
-    def _induction(self) -> cp.Expression:
-        """Bound (T,) on the model-error part of |delta_{t+1}| for t = 0..T-1 given
-        |delta_k| <= c_k, k <= t (module)."""
+    def _induction(self) -> list:
+        """|delta_{t+1,i}| <= c_{t+1,i} for t = 0..T-1 given |delta_k| <= c_k, k <= t (module):
+        row i's model-error bounds times bounds (T,) on ||x_t|| and ||u_t|| within the
+        budget, one constraint per distinct pair of row bounds."""
+        X, U = self._norm_bounds()
+        return [a * X + b * U <= self.budget[:, i] for (a, b), i in row_pairs(self.model).items()]
+
+    def _norm_bounds(self) -> tuple[cp.Expression, cp.Expression]:
+        """Bounds (T,) on ||x_t||_inf and ||u_t||_inf, t = 0..T-1, over the tube given
+        |delta_k| <= c_k, k <= t (and the measurement errors)."""
         T, n, m = self.T, self.model.n, self.model.m
-        eps_A, eps_B = self.model.eps_A, self.model.eps_B
-        z_norm = cp.max(cp.abs(self._z[:T]), axis=1)
-        v_norm = cp.max(cp.abs(self._v), axis=1)
-        bound = eps_A * z_norm + eps_B * v_norm
+        X = cp.max(cp.abs(self._z[:T]), axis=1)
+        U = cp.max(cp.abs(self._v), axis=1)
         if self.eps_e.any():
-            x_err = self._error_row_bound(self._state_error_responses(), n)
-            u_err = self._error_row_bound(self._input_error_responses(), m)
             x0_err = np.eye(1, T).ravel() * self.eps_e.max()  # x_0 = y_0 - e_0
-            bound = bound + eps_A * (x_err + x0_err) + eps_B * u_err
-        if T == 1:
-            return bound
-        spread = eps_A * self._row_bound(self._X, n) + eps_B * self._row_bound(self._U, m)
-        return bound + cp.hstack([np.zeros(1), spread])
+            X = X + self._error_row_bound(self._state_error_responses(), n) + x0_err
+            U = U + self._error_row_bound(self._input_error_responses(), m)
+        if T > 1:
+            X = X + cp.hstack([np.zeros(1), self._row_bound(self._X, n)])
+            U = U + cp.hstack([np.zeros(1), self._row_bound(self._U, m)])
+        return X, U
 
     def _error_row_bound(self, responses: list, rows: int) -> cp.Expression:
         """max_i sum_j |Psi[t,j]_(i,:)| eps_e for t = 0..T-1, as (T,)."""
@@ -262,10 +269,20 @@ class RobustSLS(HorizonProblem):
         return plan, cert
 
 
+def row_pairs(model: UncertainModel) -> dict[tuple[float, float], int]:
+    """The distinct pairs (eps_A_i, eps_B_i) of row-wise bounds, each with its first row i
+    (one pair, row 0, without row-wise bounds)."""
+    pairs: dict[tuple[float, float], int] = {}
+    for i, pair in enumerate(zip(*model.row_errors, strict=True)):
+        pairs.setdefault((float(pair[0]), float(pair[1])), i)
+    return pairs
+
+
 def disturbance_part(model: UncertainModel, sigma_eta: np.ndarray) -> np.ndarray:
     """s (n,): the part of each mismatch coordinate's bound that is there at any state,
     sigma_w + |B| sigma_eta + eps_B ||sigma_eta||_inf (module)."""
-    return model.sigma_w + np.abs(model.B) @ sigma_eta + model.eps_B * float(np.max(sigma_eta))
+    rows_B = model.row_errors[1]
+    return model.sigma_w + np.abs(model.B) @ sigma_eta + rows_B * float(np.max(sigma_eta))
 
 
 def check_budget_scale(scale, terminal_length) -> float:
@@ -296,7 +313,7 @@ def certify(
     safe_set: SafeSet,
     sigma_eta: np.ndarray,
     tau: float,
-    eta: float,
+    eta: np.ndarray,
     eps_e=None,
 ) -> Certificate:
     """Recompute the robustness conditions of `plan` for `model` and measurement error
@@ -311,9 +328,10 @@ def certify(
     rx, ru = rows(np.eye(model.n), "x"), rows(np.eye(model.m), "u")
     rx[0] += eps_e.max()  # x_0 = y_0 - e_0
     # max ||x_t||_inf over the tube is max_i (|z_t,i| + its deviation), likewise for u
-    model_error = model.eps_A * (np.abs(plan.z[:T]) + rx[:T]).max(axis=1)
-    model_error += model.eps_B * (np.abs(plan.v) + ru).max(axis=1)
-    bound = s + model_error[:, None]  # (T, n)
+    rows_A, rows_B = model.row_errors
+    x_norm = (np.abs(plan.z[:T]) + rx[:T]).max(axis=1)
+    u_norm = (np.abs(plan.v) + ru).max(axis=1)
+    bound = s + np.outer(x_norm, rows_A) + np.outer(u_norm, rows_B)  # (T, n)
     return Certificate(
         tau=tau,
         eta=eta,
@@ -324,7 +342,7 @@ def certify(
     )
 
 
-def _tail_margin(plan: Plan, safe_set: SafeSet, sigma_eta: np.ndarray, s: float, eta: float):
+def _tail_margin(plan: Plan, safe_set: SafeSet, sigma_eta: np.ndarray, s, eta):
     """The smallest margin of the tail's conditions (terminal module; inf without a tail),
     -inf if its structure does not hold: the responses to the last N mismatches are the
     stationary ones, the schedule is the constant c = s + eta (to round-off) or more, and

@@ -12,10 +12,10 @@ step that covers the fraction r of the model's distance speed * dt is the model'
 shortened to that fraction:
     x_lat+ = x_lat + r (A_ll x_lat + B_l u + w' - x_lat),
 with the lateral rows of the model and their mismatch w' bounded as in the model,
-|w'_i| <= sigma_w_i + eps_A ||x_lat||_inf + eps_B ||u||_inf, scaled by r. The speed is not
-a state of this model: it sets r. While braking at a deceleration in [a_weak, a_strong]
-(after the car's own lag), from a speed in [v_low, v_high], the step k covers a fraction in
-[r_lo_k, r_hi_k]; with r_mid and the half-width dr,
+|w'_i| <= sigma_w_i + eps_A ||x_lat||_inf + eps_B ||u||_inf (row i's bounds), scaled by
+r. The speed is not a state of this model: it sets r. While braking at a deceleration in
+[a_weak, a_strong] (after the car's own lag), from a speed in [v_low, v_high], the step k
+covers a fraction in [r_lo_k, r_hi_k]; with r_mid and the half-width dr,
     x_lat+ = (I + r_mid (A_ll - I)) x_lat + r_mid B_l u + d_k,
     |d_k| <= dr (|A_ll - I| X_k + |B_l u|) + r_hi (sigma_w + eps_A max X_k + eps_B ||u||),
 where X_k >= |x_lat,k| is the bound the certificate itself propagates (an induction over the
@@ -116,7 +116,9 @@ class BlindStop:
         self.F, self.b = F[lateral, :-1], b[lateral]
         self._step_A = model.A[:-1, :-1] - np.eye(n - 1)  # A_ll - I
         self._drift = model.B[:-1] @ self.u_stop  # B_l u
-        self._spread = model.sigma_w[:-1] + model.eps_B * float(np.max(np.abs(self.u_stop)))
+        rows_A, rows_B = model.row_errors
+        self._rows_A = rows_A[:-1]
+        self._spread = model.sigma_w[:-1] + rows_B[:-1] * float(np.max(np.abs(self.u_stop)))
 
     def certify(self, center, radius, speed_reference: float) -> StopCertificate:
         """The stop from any state in |x - center| <= radius (n,) while the speed reference
@@ -137,7 +139,7 @@ class BlindStop:
             X = worst[-1]
             bounds.append(
                 half * (np.abs(self._step_A) @ X + np.abs(self._drift))
-                + hi * (self._spread + self.model.eps_A * float(X.max()))
+                + hi * (self._spread + self._rows_A * float(X.max()))
             )
             step = np.eye(n - 1) + mid * self._step_A
             z = step @ z + mid * self._drift
@@ -161,5 +163,6 @@ def next_set(model: UncertainModel, center, radius, u) -> tuple[np.ndarray, np.n
     center, radius = np.asarray(center, float), np.asarray(radius, float)
     u = np.asarray(u, float)
     x_norm = float(np.max(np.abs(center) + radius))
-    mismatch = model.sigma_w + model.eps_A * x_norm + model.eps_B * float(np.max(np.abs(u)))
+    rows_A, rows_B = model.row_errors
+    mismatch = model.sigma_w + rows_A * x_norm + rows_B * float(np.max(np.abs(u)))
     return model.A @ center + model.B @ u, np.abs(model.A) @ radius + mismatch

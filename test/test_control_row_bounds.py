@@ -1,0 +1,103 @@
+"""Row-wise model-error bounds (UncertainModel.eps_A_rows, eps_B_rows): the same plans as
+the scalar bound when the rows are equal, plans where only the largest row is known to be
+large, and those plans survive true systems on the boundary and the corners of the
+row-wise ball; the certified stop's one-step box holds for them too."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from safe_control_ros.control import falsify
+from safe_control_ros.control.fast_sls import FastRobustSLS
+from safe_control_ros.control.model import UncertainModel
+from safe_control_ros.control.sls import RobustSLS
+from safe_control_ros.control.stop import next_set
+from safe_control_ros.sim.config import CarModelConfig
+from safe_control_ros.sim.lane_model import controller_instance
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "car.yaml"
+CAR = controller_instance(CarModelConfig.from_yaml(CONFIG))
+HORIZON = 10
+K = 2.4  # scale of (eps_A0, eps_B0): no plan at horizon 10 with the full budget alone
+ROWS = np.array([0.25, 0.25, 1.0])  # e_y and e_psi rows a quarter of the e_v row's
+
+
+def _row_wise(k: float, rows) -> UncertainModel:
+    m = CAR.model
+    return UncertainModel.row_wise(m.A, m.B, k * m.eps_A * rows, k * m.eps_B * rows, m.sigma_w)
+
+
+def _problem(fast: bool, model: UncertainModel, horizon: int = HORIZON):
+    cls = FastRobustSLS if fast else RobustSLS
+    return cls(model, CAR.safe_set, CAR.Q, CAR.R, horizon, tau=0.0)
+
+
+@pytest.fixture(scope="module")
+def row_wise_plans() -> dict:
+    """The row-wise model's plan from the lane centre, per formulation (fast: True)."""
+    model = _row_wise(K, ROWS)
+    return {fast: _problem(fast, model).solve(np.zeros(3)) for fast in (True, False)}
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "generic"])
+def test_equal_rows_give_the_scalar_bound_s_plan(fast):
+    scalar = CAR.model
+    rows = _row_wise(1.0, np.ones(3))
+    assert rows.eps_A == scalar.eps_A and rows.eps_B == scalar.eps_B
+    x0 = np.array([0.3, -0.1, 0.2])
+    one, other = (_problem(fast, m, 5).solve(x0) for m in (scalar, rows))
+    np.testing.assert_allclose(one.plan.v, other.plan.v, atol=1e-6)
+    np.testing.assert_allclose(one.plan.delta_bound, other.plan.delta_bound)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "generic"])
+def test_row_wise_bounds_plan_where_their_largest_does_not(fast, row_wise_plans):
+    """At 2.4 times the configured error on the e_v row and a quarter of that on the others,
+    the row-wise model plans from the lane centre; the same model with every row at the
+    largest (the scalar bound) does not."""
+    scalar = replace(_row_wise(K, ROWS), eps_A_rows=None, eps_B_rows=None)
+    sol = row_wise_plans[fast]
+    assert sol.status == "optimal" and sol.certificate.verified
+    assert _problem(fast, scalar).solve(np.zeros(3)).plan is None
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "generic"])
+def test_row_wise_plans_survive_their_ball(fast, row_wise_plans):
+    """Oracle: the plan followed on 300 boundary and 300 corner systems of the row-wise
+    ball with vertex disturbances: 0 violations; the samples' rows have the rows' norms."""
+    model = _row_wise(K, ROWS)
+    sol = row_wise_plans[fast]
+    rng = np.random.default_rng(8)
+    As, Bs = falsify.sample_true_systems(model, 300, rng)
+    np.testing.assert_allclose(np.abs(As - model.A).sum(axis=2).max(axis=0), model.eps_A_rows)
+    bad, _ = falsify.plan_violations(sol.plan, model, CAR.safe_set, np.zeros(2), 300, seed=3)
+    assert bad.sum() == 0
+    As, Bs = falsify.corner_systems(model, 300, rng)
+    np.testing.assert_allclose(np.abs(Bs - model.B).sum(axis=2)[0], model.eps_B_rows)
+    states, inputs = falsify.rollout_plan(sol.plan, As, Bs, model.sigma_w, np.zeros(2), rng)
+    assert CAR.safe_set.violations(states[:, 1:], inputs) == 0
+
+
+def test_next_set_holds_for_the_row_wise_ball():
+    model = _row_wise(K, ROWS)
+    rng = np.random.default_rng(5)
+    center, radius, u = np.array([0.2, -0.1, 0.1]), np.array([0.05, 0.02, 0.01]), np.ones(2)
+    after, spread = next_set(model, center, radius, u)
+    for A, B in zip(*falsify.corner_systems(model, 500, rng), strict=True):
+        x = center + falsify.vertices(rng, radius, 3)
+        w = falsify.vertices(rng, model.sigma_w, 3)
+        assert np.all(np.abs(A @ x + B @ u + w - after) <= spread + 1e-12)
+    scalar = next_set(replace(model, eps_A_rows=None, eps_B_rows=None), center, radius, u)[1]
+    assert np.all(spread <= scalar) and np.all(spread[:2] < scalar[:2])
+
+
+def test_row_bounds_are_checked():
+    m = CAR.model
+    with pytest.raises(ValueError, match="eps_A: expected the largest of eps_A_rows"):
+        UncertainModel(m.A, m.B, 0.1, 0.1, 0.0, eps_A_rows=[0.1, 0.2, 0.0])
+    with pytest.raises(ValueError, match="eps_B_rows: expected values >= 0"):
+        UncertainModel(m.A, m.B, 0.1, 0.1, 0.0, eps_B_rows=[0.1, -0.1, 0.0])
+    with pytest.raises(ValueError, match="eps_A_rows: expected a vector of length 3"):
+        UncertainModel.row_wise(m.A, m.B, [0.1, 0.1], [0.1, 0.1, 0.1])
