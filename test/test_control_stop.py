@@ -250,7 +250,7 @@ def test_the_reported_reproducer_stops_in_the_lane(fast):
     ("fast", "systems"),
     [
         pytest.param(True, 4, id="fast-ci4"),
-        pytest.param(False, 2, id="generic-ci2"),
+        pytest.param(False, 1, id="generic-ci1"),
         pytest.param(True, 20, id="fast-full20", marks=pytest.mark.full),
         pytest.param(False, 20, id="generic-full20", marks=pytest.mark.full),
     ],

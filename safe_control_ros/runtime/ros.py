@@ -28,11 +28,14 @@ RELIABLE = ReliabilityPolicy.RELIABLE
 TRANSIENT_LOCAL, VOLATILE = DurabilityPolicy.TRANSIENT_LOCAL, DurabilityPolicy.VOLATILE
 
 CONFIG_ERROR = 2  # exit code of a node whose parameters are invalid
+SHUTDOWN_GRACE = 1.0  # s: an executor error this long before shutdown is part of it
 
 
 def spin(name: str, node_class: Callable[[Node], Any], args: list[str] | None = None) -> None:
     """Create an rclpy node `name`, build `node_class(node)` on it and spin until shutdown
-    (SIGINT; a callback caught publishing as the context shuts down is part of it).
+    (SIGINT; an error of the executor that the context's shutdown follows within
+    SHUTDOWN_GRACE s, e.g. a callback publishing, or a message taken, as it shuts down, is
+    part of it).
     Invalid parameters (ValueError from the constructor) are logged as one line and end
     the process with exit code CONFIG_ERROR."""
     rclpy.init(args=args)
@@ -50,13 +53,23 @@ def spin(name: str, node_class: Callable[[Node], Any], args: list[str] | None = 
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:
-        if rclpy.ok():
+        if not _shuts_down(SHUTDOWN_GRACE):
             raise
     finally:
         if hasattr(job, "destroy"):
             job.destroy()
         node.destroy_node()
         rclpy.try_shutdown()
+
+
+def _shuts_down(within: float) -> bool:
+    """Whether rclpy's context is shut down now or within `within` s."""
+    deadline = time.monotonic() + within
+    while rclpy.ok():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def load_class(spec: str) -> Callable[[Node], Any]:
