@@ -66,7 +66,14 @@ from .sls import (
 )
 from .terminal import StationaryResponse
 
-SOLVER_DEFAULTS = {"verbose": False, "max_threads": 1, "direct_solve_method": "faer"}
+# Iterative refinement of the KKT solves is off: it doubled the solve time on the car's QP,
+# and every plan's certificate is recomputed in numpy (`certify`) with `backoff` to spare.
+SOLVER_DEFAULTS = {
+    "verbose": False,
+    "max_threads": 1,
+    "direct_solve_method": "faer",
+    "iterative_refinement_enable": False,
+}
 
 
 @dataclass(frozen=True)

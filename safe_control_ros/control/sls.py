@@ -384,14 +384,16 @@ def response_rows(Phi_x: np.ndarray, Phi_u: np.ndarray, A: np.ndarray, c, eps_e)
     """rows(H, "x" or "u"): the worst-case deviation of H x_t (or H u_t) from its nominal,
     sum_k c_k |H Phi[t,k]| 1 + sum_j |H Psi[t,j]| eps_e, as (..., t, rows of H). Phi with
     leading batch axes allowed; c (T+1, n) the schedule, eps_e (n,) the measurement error."""
-    Psi_x, Psi_u = error_responses(Phi_x, Phi_u, A)
     on_deltas = c  # (T+1, n): weight of column j of block k
     on_errors = np.outer(np.ones(len(c)), eps_e)
+    measured = bool(np.any(eps_e))  # without measurement error the Psi terms are zero
+    Psi_x, Psi_u = error_responses(Phi_x, Phi_u, A) if measured else (None, None)
     responses = {"x": (Phi_x, Psi_x), "u": (Phi_u, Psi_u)}
 
     def rows(H: np.ndarray, which: str) -> np.ndarray:
         Phi, Psi = responses[which]
-        return _weighted_rows(H, Phi, on_deltas) + _weighted_rows(H, Psi, on_errors)
+        deltas = _weighted_rows(H, Phi, on_deltas)
+        return deltas + _weighted_rows(H, Psi, on_errors) if measured else deltas
 
     return rows
 

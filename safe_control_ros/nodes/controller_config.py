@@ -54,6 +54,11 @@ class ControllerConfig(Parameters):
     # m, rad, m/s: a /lane_state with |e_y|, |e_psi| or |e_v| beyond these is physically
     # impossible for the car on its lane and is not used (as if none had come)
     plausible_state: tuple[float, ...] = param((1.0, 1.6, 3.0), 0.0, 100.0, open_low=True, size=3)
+    # s: the transitions of the last consistency_window s must be explained by the trusted
+    # model's ball (control.consistency); if not, the car stops until a model that explains
+    # them is adopted. 0: no test
+    consistency_window: float = param(5.0, 0.0, 600.0)
+    consistency_period: float = param(1.0, 0.0, 60.0, open_low=True)  # s between the tests
 
     def _check_consistency(self) -> None:
         if self.deadline > self.control_period:

@@ -29,6 +29,15 @@ is certified from every state it can lead to; otherwise the stop goes out instea
 braking without a certificate: only before any state is known, or if the truth left the
 ball. A new plan resumes driving as soon as one is found and leaves a certified stop.
 
+Model mismatch (`consistency_window`, `consistency_period`). The transitions (measured
+state, applied input, next measured state) of the last `consistency_window` s of normal
+driving (usable measurements, no stop, no speed ramp) must be explained by one system in
+the trusted model's ball with disturbances within sigma_w (control.consistency: a linear
+program per state coordinate, off the control path every `consistency_period` s). If they
+cannot be, the certificates do not hold for this car: the certified stop (status "stop",
+level ERROR, reason "model mismatch: ..."; "controller: model" at ERROR) until a /model is
+adopted, which must itself explain the recorded transitions.
+
 Every command goes out inside the input box of car_model (steering feedback within
 +-steering_max about the feed-forward, acceleration within [accel_min, accel_max]): the
 plan's input, the last plan's feedback (fallback, hold), the stop input and the speed
@@ -66,11 +75,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..control.consistency import Consistency, consistency
 from ..control.excitation import Excitation
 from ..control.innovation import InnovationTest, MeasurementGuard
 from ..control.measurement import robust_output_feedback
@@ -92,10 +103,12 @@ from . import model_update, statuses
 from .builds import Builds
 from .controller_config import ControllerConfig
 from .qos import LATCHED, RELIABLE, SENSOR_DATA
+from .transitions import Transition, Transitions
 
 if TYPE_CHECKING:  # the node handle: rclpy's Node, or a standalone runtime's
     from rclpy.node import Node
 
+DRIVING = ("optimal", "fallback", "hold")  # statuses at the model's speed (no braking)
 MOVING = 0.05  # m/s: a car this fast changes its arc length from one /lane_state to the next
 LEVELS = {
     "optimal": msg.OK,
@@ -190,6 +203,12 @@ class ControllerNode:
         self.lane_used = -math.inf  # s, stamp of the last /lane_state a tick took
         self.start: float | None = None  # s, time of the first control tick
         self.speed_offset = 0.0  # m/s (<= 0): next tick's speed reference - car_model.speed
+        period = self.config.control_period
+        self.transitions = Transitions(self.car.sample_time)
+        window = round(self.config.consistency_window / period)
+        self.window: deque[Transition] = deque(maxlen=window)  # the test's transitions
+        self.next_check = -math.inf  # s, time of the next consistency test
+        self.mismatch = ""  # why the trusted model does not explain the data ('' if it does)
 
         self.drive_pub = node.create_publisher(msg.AckermannDriveStamped, "/drive", RELIABLE)
         self.twist_pub = node.create_publisher(msg.TwistStamped, "/cmd_vel", RELIABLE)
@@ -371,14 +390,58 @@ class ControllerNode:
         self._adopt_builds(self.now())  # done already in a lockstep runtime
 
     def _rebuild(self, model: UncertainModel, why: str) -> None:
-        """Build the planner for `model` (and the current learning phase) off the path."""
-        self.latest, learning = model, self.learning
-        self.builds.submit((model, why), lambda: self._problem(model, learning))
+        """Build the planner for `model` (and the current learning phase) off the path; a
+        new model must explain the recorded transitions."""
+        self.latest, learning, data = model, self.learning, self._window_data()
+
+        def build() -> DeadlinePlanner:
+            if why == "model":
+                check = self._consistency(model, data)
+                if not check.consistent:
+                    raise ValueError(f"does not explain the transitions: {check.describe()}")
+            return self._problem(model, learning)
+
+        self.builds.submit((model, why), build)
+
+    def _window_data(self) -> tuple[np.ndarray, ...]:
+        """The test's transitions as x (N, n), u (N, m), x_next (N, n)."""
+        if not self.window:
+            n, m = self.model.n, self.model.m
+            return np.zeros((0, n)), np.zeros((0, m)), np.zeros((0, n))
+        return tuple(np.array(part) for part in zip(*self.window, strict=True))
+
+    def _consistency(self, model: UncertainModel, data: tuple[np.ndarray, ...]) -> Consistency:
+        """The consistency test of `model` on data (x, u, x_next) for our measurement error."""
+        return consistency(model, *data, self.eps_e)
+
+    def _check_model(self, t: float) -> None:
+        """Every consistency_period s, test the recorded transitions against the trusted
+        model off the control path (`_judge` takes the result)."""
+        if not self.window or t < self.next_check:
+            return
+        self.next_check = t + self.config.consistency_period
+        model, data = self.model, self._window_data()
+        self.builds.submit((model, "consistency"), lambda: self._consistency(model, data))
+
+    def _judge(self, t: float, model: UncertainModel, result) -> None:
+        """A finished consistency test of `model`: a model that no longer explains the
+        data stops the car (until a new model is adopted)."""
+        if isinstance(result, Exception):
+            self.log.error(f"consistency test failed: {result}")
+            return
+        if model is not self.model or result.consistent or self.mismatch:
+            return
+        self.mismatch = f"model mismatch: {result.describe()}"
+        self.log.error(self.mismatch)
+        self._diagnose_model(t, msg.ERROR, self.mismatch, model)
 
     def _adopt_builds(self, t: float) -> None:
         """Swap in the planners built since the last tick (in the order they were asked
         for), between two control steps; a build that found no plan changes nothing."""
         for (model, why), result in self.builds.finished():
+            if why == "consistency":
+                self._judge(t, model, result)
+                continue
             if isinstance(result, Exception):
                 self.latest = self.model if self.latest is model else self.latest
                 if why == "model":
@@ -391,6 +454,7 @@ class ControllerNode:
             self.controller.set_problem(result)
             self.controller.stop_manoeuvre = blind_stop(self.car, model)
             if why == "model":
+                self.mismatch = ""  # the new model explains the recorded transitions
                 self.log.info(f"model: eps_A {model.eps_A:.4f}, eps_B {model.eps_B:.4f}")
                 self._diagnose_model(t, msg.OK, "model accepted", model)
             else:
@@ -416,7 +480,10 @@ class ControllerNode:
         x = np.array([e_y, e_psi, e_v - offset]) / self.state_scale
         self.controller.speed_reference = self.car.speed + offset
         y, measurement = self.usable_measurement(t, x, fresh)
-        step = self.guard.step(self.controller, y, self.x_ref)
+        if self.mismatch:
+            step = self.controller.stop(self.mismatch)
+        else:
+            step = self.guard.step(self.controller, y, self.x_ref)
         if y is not None and self.guard.missed:
             measurement = "outlier: failed the innovation test"
         stopping = step.status in ("stop", "emergency")
@@ -434,12 +501,21 @@ class ControllerNode:
         self.twist_pub.publish(msg.twist_stamped(t, "base_link", speed, yaw_rate))
         if fresh:  # the input that answered this lane state (the estimator pairs them)
             self.input_pub.publish(msg.control_input(state.time, command / self.input_scale))
+            driving = y is not None and self.guard.missed == 0 and step.status in DRIVING
+            self._record(state.time, y if driving and offset == accel_ff == 0.0 else None, command)
+        self._check_model(t)
         if step.plan is not None:
             self.tf_pub.publish(self._lane_frame(t, e_y, e_psi))
             self.plan_pub.publish(self._path(t, step.plan, step.plan_step))
         level = max(LEVELS[step.status], msg.WARN if clipped else msg.OK)
         extra = {"input": clipped} if clipped else {}
         self._diagnose(t, level, step.status, step, state, offset, measurement, extra)
+
+    def _record(self, stamp: float, y: np.ndarray | None, command: np.ndarray) -> None:
+        """Record the tick's measurement y (n,) (None: outside the model's regime) and
+        command (rad, m/s^2) for the consistency test."""
+        self.window.extend(self.transitions.add_state(stamp, y))
+        self.window.extend(self.transitions.add_input(stamp, command / self.input_scale))
 
     def _into_box(self, command: np.ndarray) -> tuple[np.ndarray, str]:
         """The command [steering feedback rad, acceleration m/s^2] inside the input box

@@ -1,0 +1,59 @@
+"""A plant the trusted model does not describe: the controller's consistency test finds
+that its recorded transitions are explained by no system in the model's ball, reports it at
+ERROR and stops the car with the certified stop, for good; a /model that does not explain
+the transitions is not adopted. The nominal car is never flagged. In-process, lockstep,
+seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+from test_fault_model import PRIOR, TIGHTER, ModelSender, _with
+from test_fault_solver import CAR, STANDING, drive, violations
+
+from safe_control_ros.launcher import CONFIG, parameters
+from safe_control_ros.nodes.statuses import MODEL_STATUS
+from safe_control_ros.runtime import messages as msg
+
+
+def _params(**sim):
+    params = parameters(CONFIG / "car.yaml", "oval")
+    params["sim"].update(sim)
+    return params
+
+
+def test_nominal_car_is_consistent():
+    controller, probe = drive(duration=20.0)
+    statuses = {step[1] for step in probe.controller().values()}
+    assert statuses == {"optimal"}
+    assert not controller.mismatch
+    check = controller._consistency(controller.model, controller._window_data())
+    assert check.samples == controller.window.maxlen  # the test ran on a full window
+    assert check.ratio.max() < 0.5, check.describe()
+
+
+def test_slow_steering_is_detected_and_stops_the_car():
+    """Steering servo lag 0.2 s (0.03 s in the model's data): flagged within 6 s; the stop
+    brings the car to rest in its lane and keeps it there; a tighter /model that does not
+    explain the transitions is rejected."""
+
+    def sender(runtime):
+        ModelSender(runtime.create_node("model_sender"), {8.0: _with(**TIGHTER)})
+
+    controller, probe = drive(
+        duration=14.0, params=_params(steering_time_constant=0.2), between=sender
+    )
+    ticks = probe.controller()
+    flagged = min(k for k, (_, _, values) in ticks.items() if "mismatch" in values["reason"])
+    assert flagged * 0.1 <= 6.0
+    assert controller.mismatch.startswith("model mismatch: residual / allowance")
+    after = [ticks[k] for k in ticks if k >= flagged]
+    assert all(level == msg.ERROR and message == "stop" for level, message, _ in after)
+    models = probe.diags[MODEL_STATUS]
+    assert models[0][1:3] == (msg.ERROR, controller.mismatch)
+    assert "does not explain the transitions" in models[-1][2]
+    assert controller.model is not None and controller.model.eps_A == PRIOR.eps_A
+    lanes = np.array(probe.lanes)
+    braking = np.arange(len(lanes)) >= flagged - 1  # lane states from t = 0.1 s
+    assert violations(lanes, speed_floor=braking) == 0
+    assert np.all(np.abs(CAR.speed + lanes[-10:, 3]) <= STANDING)
+    assert all(d.drive.speed == 0.0 for d in probe.drives[-10:])
