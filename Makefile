@@ -25,11 +25,13 @@ ros-env: $(ROS_STAMP)
 
 # Without ROS 2 (test/ros is left out where rclpy is missing) and, beside it, the ROS 2
 # environment's build, the type check and the tests under real rclpy (mostly waiting on
-# real time), whose output follows. Fails if either fails.
+# real time), whose output follows. Fails if either fails. The plain suite runs one test
+# file per worker, a worker per core (pytest-xdist): a file's fixtures are built once.
+PYTEST_PLAIN := -n auto --dist loadfile
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	@$(MAKE) --no-print-directory ros-checks > $(VENV)/ros-checks.log 2>&1 & ros=$$!; \
-	$(VENV)/bin/python -m pytest -q -m "not full" test; plain=$$?; \
+	$(VENV)/bin/python -m pytest -q $(PYTEST_PLAIN) -m "not full" test; plain=$$?; \
 	wait $$ros; under_ros=$$?; cat $(VENV)/ros-checks.log; \
 	test $$plain -eq 0 -a $$under_ros -eq 0
 
@@ -39,7 +41,7 @@ ros-checks: $(ROS_STAMP)
 
 # The slow groups at their full size too (falsification campaigns, laps, HIL): 5 min more.
 test-full: $(STAMP) $(ROS_STAMP)
-	$(VENV)/bin/python -m pytest -q test
+	$(VENV)/bin/python -m pytest -q $(PYTEST_PLAIN) test
 	$(VENV)/ros/bin/python -m pytest -q test/ros
 
 bench: $(STAMP)

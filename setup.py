@@ -36,7 +36,7 @@ setup(
         "report": ["matplotlib>=3.7", "tqdm>=4.60"],
         "perception": ["torch>=2.0", "opencv-python-headless>=4.8"],
         "dev": [
-            *("pytest>=8", "pytest-benchmark>=4", "ruff>=0.6", "control>=0.10"),
+            *("pytest>=8", "pytest-benchmark>=4", "pytest-xdist>=3", "ruff>=0.6", "control>=0.10"),
             *("mypy>=1.10", "types-PyYAML"),
         ],
     },

@@ -10,10 +10,13 @@ is a_i = sigma_w_i + that.
 `consistency` computes, per row, the smallest kappa_i such that one (A_i, B_i) in the ball
 has |r_i,t| <= kappa_i a_i for every transition t (a linear program in A_i, B_i, kappa_i).
 kappa_i > 1 proves that no system in the ball with disturbances and errors within their
-bounds produced the data: the certificates built on the model do not hold for this plant.
-There is no statistics in it: while the model's assumptions hold nothing is ever flagged,
-and a plant outside the ball is flagged once its data can no longer be explained by a
-system inside it (a plant that drives as one inside does is not).
+bounds produced the data: the model is false for this plant, and with it the learner's
+bounds and the grounds of every certificate built on it. (The certificates themselves need
+less: each step's mismatch within its bound, which a time-varying system in the ball also
+meets; `innovation` tests that per step.) There is no statistics in it: while the model's
+assumptions hold nothing is ever flagged, and a plant outside the ball is flagged once its
+data can no longer be explained by a system inside it (a plant that drives as one inside
+does is not).
 """
 
 from __future__ import annotations

@@ -412,7 +412,8 @@ class ControllerNode:
 
     def _consistency(self, model: UncertainModel, data: tuple[np.ndarray, ...]) -> Consistency:
         """The consistency test of `model` on data (x, u, x_next) for our measurement error."""
-        return consistency(model, *data, self.eps_e)
+        x, u, x_next = data
+        return consistency(model, x, u, x_next, self.eps_e)
 
     def _check_model(self, t: float) -> None:
         """Every consistency_period s, test the recorded transitions against the trusted
