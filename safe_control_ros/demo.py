@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs["sim"].destroy()
     Q, R = lane_keeping_weights()
     x_ref = np.asarray(jobs["controller"].config.x_ref)
+    prior = jobs["controller"].instance.model
     rows = write_report(
         args.out,
         monitor.aligned(),
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         x_ref,
         STATE_NAMES,
         f"Safe learning on the PyBullet car ({args.track} track)",
+        prior=(prior.eps_A, prior.eps_B),
     )
     for phase, row in rows.items():
         print(f"{phase:>10}: " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()))

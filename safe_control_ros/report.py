@@ -59,6 +59,7 @@ def write_report(
     for phase, row in rows.items():
         cells = [f"{row[k]:.3g}" if isinstance(row[k], float) else str(row[k]) for k in keys]
         lines.append(f"| {phase} | " + " | ".join(cells) + " |")
+    lines += ["", _bounds_line(log, prior)] if prior is not None else []
     lines += [
         "",
         "![trajectory](trajectory.png)",
@@ -69,6 +70,15 @@ def write_report(
     ]
     (out / "report.md").write_text("\n".join(lines))
     return rows
+
+
+def _bounds_line(log: LoopLog, prior) -> str:
+    """The prior's model-error bounds and the last learned ones, as a sentence."""
+    text = f"Model-error bounds: prior eps_A {prior[0]:.4g}, eps_B {prior[1]:.4g}"
+    if not log.eps:
+        return text + "; none learned yet."
+    samples, eps_A, eps_B = log.eps[-1]
+    return text + f"; learned from {samples:.0f} samples eps_A {eps_A:.4g}, eps_B {eps_B:.4g}."
 
 
 def _plot_states(path: Path, log: LoopLog, safe_set: SafeSet, names) -> None:
@@ -108,7 +118,7 @@ def _plot_eps(path: Path, log: LoopLog, prior) -> None:
         lines = ax.loglog(samples, eps_A, "o-", label="eps_A")
         lines += ax.loglog(samples, eps_B, "s-", label="eps_B")
         for line, value in zip(lines, prior or (), strict=False):
-            ax.axhline(value, color=line.get_color(), ls="--", label="prior")
+            ax.axhline(value, color=line.get_color(), ls="--", label=f"{line.get_label()} prior")
         ax.legend()
     ax.set(xlabel="samples", ylabel="error bound (inf-norm)", title="learned error bounds")
     fig.savefig(path, dpi=100)

@@ -15,3 +15,4 @@ def test_demo_runs_and_reports_zero_violations(tmp_path, capsys):
         assert (tmp_path / f"{plot}.png").stat().st_size > 1000
     assert any((tmp_path / "log").glob("*.mcap"))
     assert "report:" in capsys.readouterr().out
+    assert "Model-error bounds: prior eps_A 0.018, eps_B 0.0074; none learned yet." in report
