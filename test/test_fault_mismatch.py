@@ -15,9 +15,10 @@ from safe_control_ros.nodes.statuses import MODEL_STATUS
 from safe_control_ros.runtime import messages as msg
 
 
-def _params(**sim):
+def _params(controller=None, **sim):
     params = parameters(CONFIG / "car.yaml", "oval")
     params["sim"].update(sim)
+    params["controller"].update(controller or {})
     return params
 
 
@@ -57,3 +58,11 @@ def test_slow_steering_is_detected_and_stops_the_car():
     assert violations(lanes, speed_floor=braking) == 0
     assert np.all(np.abs(CAR.speed + lanes[-10:, 3]) <= STANDING)
     assert all(d.drive.speed == 0.0 for d in probe.drives[-10:])
+
+
+def test_a_window_of_zero_switches_the_test_off():
+    controller, probe = drive(
+        duration=8.0, params=_params({"consistency_window": 0.0}, steering_time_constant=0.2)
+    )
+    assert not controller.mismatch
+    assert {step[1] for step in probe.controller().values()} == {"optimal"}

@@ -208,6 +208,7 @@ class ControllerNode:
         window = round(self.config.consistency_window / period)
         self.window: deque[Transition] = deque(maxlen=window)  # the test's transitions
         self.next_check = -math.inf  # s, time of the next consistency test
+        self.untested = 0  # transitions recorded since the last test
         self.mismatch = ""  # why the trusted model does not explain the data ('' if it does)
 
         self.drive_pub = node.create_publisher(msg.AckermannDriveStamped, "/drive", RELIABLE)
@@ -418,9 +419,9 @@ class ControllerNode:
     def _check_model(self, t: float) -> None:
         """Every consistency_period s, test the recorded transitions against the trusted
         model off the control path (`_judge` takes the result)."""
-        if not self.window or t < self.next_check:
+        if not (self.window and self.untested) or t < self.next_check:
             return
-        self.next_check = t + self.config.consistency_period
+        self.next_check, self.untested = t + self.config.consistency_period, 0
         model, data = self.model, self._window_data()
         self.builds.submit((model, "consistency"), lambda: self._consistency(model, data))
 
@@ -515,8 +516,10 @@ class ControllerNode:
     def _record(self, stamp: float, y: np.ndarray | None, command: np.ndarray) -> None:
         """Record the tick's measurement y (n,) (None: outside the model's regime) and
         command (rad, m/s^2) for the consistency test."""
-        self.window.extend(self.transitions.add_state(stamp, y))
-        self.window.extend(self.transitions.add_input(stamp, command / self.input_scale))
+        new = self.transitions.add_state(stamp, y)
+        new += self.transitions.add_input(stamp, command / self.input_scale)
+        self.window.extend(new)
+        self.untested += len(new)
 
     def _into_box(self, command: np.ndarray) -> tuple[np.ndarray, str]:
         """The command [steering feedback rad, acceleration m/s^2] inside the input box
