@@ -9,7 +9,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from safe_control_ros.control.consistency import TOLERANCE, allowance, consistency
+from safe_control_ros.control.consistency import TOLERANCE, allowance, consistency, covering_scale
 from safe_control_ros.control.falsify import corner_systems, sample_true_systems
 from safe_control_ros.control.model import UncertainModel
 from safe_control_ros.launcher import CONFIG
@@ -98,3 +98,26 @@ def test_edge_cases_and_bad_input():
         consistency(PRIOR, x, np.zeros((3, 2)), x)
     with pytest.raises(ValueError, match="eps_e"):
         consistency(PRIOR, x, np.zeros((4, 2)), x, eps_e=[-1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("model", [PRIOR, ROW_WISE], ids=["scalar", "row-wise"])
+def test_covering_scale_is_the_smallest_ball_that_explains_the_data(model):
+    """At the returned scale of each row's bounds the data are explained, 0.1% below they
+    are not (checked with `consistency`); data from a corner at 3 times the ball need at
+    most 3; data no ball explains (no allowance, noisy) give inf."""
+    rng = np.random.default_rng(3)
+    (A,), (B,) = corner_systems(model, 1, rng)
+    A3, B3 = model.A + 3 * (A - model.A), model.B + 3 * (B - model.B)
+    data = transitions(rng, A3, B3, 60, model.sigma_w, EPS_E)
+    scale = covering_scale(model, *data, EPS_E)
+    assert np.all(scale <= 3 + 1e-6) and np.all(scale > 1)
+
+    def ratio(k: np.ndarray) -> np.ndarray:
+        rows_A, rows_B = model.row_errors
+        scaled = UncertainModel.row_wise(model.A, model.B, k * rows_A, k * rows_B, model.sigma_w)
+        return consistency(scaled, *data, EPS_E).ratio
+
+    assert np.all(ratio(scale * (1 + 1e-4)) <= 1 + TOLERANCE)
+    assert np.all(ratio(scale * (1 - 1e-3)) > 1)
+    exact = UncertainModel(model.A, model.B, model.eps_A, model.eps_B, 0.0)
+    assert np.all(np.isinf(covering_scale(exact, *data)))

@@ -15,7 +15,7 @@ from safe_control_ros.control.model import UncertainModel
 from safe_control_ros.control.sls import RobustSLS
 from safe_control_ros.control.stop import next_set
 from safe_control_ros.sim.config import CarModelConfig
-from safe_control_ros.sim.lane_model import controller_instance
+from safe_control_ros.sim.lane_model import blind_stop, controller_instance
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "car.yaml"
 CAR = controller_instance(CarModelConfig.from_yaml(CONFIG))
@@ -101,3 +101,23 @@ def test_row_bounds_are_checked():
         UncertainModel(m.A, m.B, 0.1, 0.1, 0.0, eps_B_rows=[0.1, -0.1, 0.0])
     with pytest.raises(ValueError, match="eps_A_rows: expected a vector of length 3"):
         UncertainModel.row_wise(m.A, m.B, [0.1, 0.1], [0.1, 0.1, 0.1])
+
+
+COVERING = np.array([1.0, 1.0, 7.5])  # sim.coverage: mass_scale 0.5-1.5, lag 0-0.06 s
+
+
+@pytest.mark.parametrize("horizon", [5, 10])
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "generic"])
+def test_a_prior_that_covers_the_plant_range_still_plans(fast, horizon):
+    """The prior with its e_v row 7.5 times wider (what mass_scale 0.5-1.5 needs, the README)
+    plans from the lane centre, its plan survives corner systems of that ball, and the
+    stop is certified from a box around the centre."""
+    model = _row_wise(1.0, COVERING)
+    sol = _problem(fast, model, horizon).solve(np.zeros(3))
+    assert sol.status == "optimal" and sol.certificate.verified
+    rng = np.random.default_rng(9)
+    As, Bs = falsify.corner_systems(model, 200, rng)
+    states, inputs = falsify.rollout_plan(sol.plan, As, Bs, model.sigma_w, np.zeros(2), rng)
+    assert CAR.safe_set.violations(states[:, 1:], inputs) == 0
+    car = CarModelConfig.from_yaml(CONFIG)
+    assert blind_stop(car, model).certify(np.zeros(3), np.full(3, 0.02), car.speed).certified

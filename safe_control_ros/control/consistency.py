@@ -60,52 +60,77 @@ def allowance(model: UncertainModel, eps_e=None) -> np.ndarray:
 def consistency(model: UncertainModel, x, u, x_next, eps_e=None) -> Consistency:
     """The set-membership test (module) of transitions x (N, n), u (N, m), x_next (N, n),
     controller coordinates, against `model` for measurement errors within eps_e (n,)."""
+    ratio, N = _per_row(model, x, u, x_next, eps_e, "allowance")
+    return Consistency(ratio, N)
+
+
+def covering_scale(model: UncertainModel, x, u, x_next, eps_e=None) -> np.ndarray:
+    """(n,): per row, the smallest scale of its model-error bounds (eps_A_i, eps_B_i) with
+    which the ball around the model's nominal explains the transitions x (N, n), u (N, m),
+    x_next (N, n) within the row's allowance (inf if no ball does): the ball a prior needs
+    to cover a plant's data."""
+    return _per_row(model, x, u, x_next, eps_e, "ball")[0]
+
+
+def _per_row(model: UncertainModel, x, u, x_next, eps_e, scaled: str) -> tuple[np.ndarray, int]:
+    """The smallest scale of `scaled` ("allowance" or "ball") per row, and N."""
     n, m = model.n, model.m
     x = as_matrix("x", x, (None, n))
     N = x.shape[0]
     u, x_next = as_matrix("u", u, (N, m)), as_matrix("x_next", x_next, (N, n))
     if N == 0:
-        return Consistency(np.zeros(n), 0)
+        return np.zeros(n), 0
     data = np.hstack([x, u])
-    bound = allowance(model, eps_e)
     rows_A, rows_B = model.row_errors
-    ratio = np.array(
-        [
-            _row_ratio(data, x_next[:, i], np.hstack([model.A[i], model.B[i]]), n, rows_A[i],
-                       rows_B[i], bound[i])
-            for i in range(n)
-        ]
-    )  # fmt: skip
-    return Consistency(ratio, N)
+    with_ball = rows_A * bound_vector("eps_e", eps_e, n).max()  # the part that grows with A
+    fixed = allowance(model, eps_e) - with_ball
+    scales = [
+        _smallest_scale(data, x_next[:, i], np.hstack([model.A[i], model.B[i]]), n,
+                        (rows_A[i], rows_B[i]), (fixed[i], with_ball[i]), scaled)
+        for i in range(n)
+    ]  # fmt: skip
+    return np.array(scales), N
 
 
-def _row_ratio(
-    data: np.ndarray, target: np.ndarray, center: np.ndarray, n: int, eps_A, eps_B, a
+def _smallest_scale(
+    data: np.ndarray,
+    target: np.ndarray,
+    center: np.ndarray,
+    n: int,
+    ball: tuple[float, float],
+    allowed: tuple[float, float],
+    scaled: str,
 ) -> float:
-    """min kappa s.t. |target - data theta| <= kappa a, ||theta - center||_1 within eps_A
-    on its first n entries and eps_B on the rest. Variables [theta, p >= |theta - center|,
-    kappa]."""
+    """min s s.t. |target - data theta| <= a_fixed + a_ball (`allowed`) and
+    ||theta - center||_1 within `ball` (eps_A on its first n entries, eps_B on the rest),
+    with s multiplying the whole allowance (scaled "allowance") or the ball and a_ball, the
+    part of the allowance that grows with it ("ball"); inf if no s does. Variables
+    [theta, p >= |theta - center|, s]."""
     N, d = data.shape
     eye, zeros = np.eye(d), np.zeros((d, 1))
     sums = np.zeros((2, d))  # sum of p over the A part, over the B part
     sums[0, :n], sums[1, n:] = 1.0, 1.0
-    ball = np.hstack([np.zeros((2, d)), sums, np.zeros((2, 1))])
-    if a <= 0:  # no allowance: kappa scales nothing, only exact fits count
-        a = 1e-12
+    eps, (a_fixed, a_ball) = np.asarray(ball, float), allowed
+    a = max(a_fixed + a_ball, 1e-12)  # no allowance: only exact fits
+    on_ball = eps if scaled == "ball" else np.zeros(2)
+    on_fit = np.full(N, a_ball if scaled == "ball" else a)
     A_ub = np.vstack(
         [
             np.hstack([eye, -eye, zeros]),
             np.hstack([-eye, -eye, zeros]),
-            ball,
-            np.hstack([data, np.zeros((N, d)), -a * np.ones((N, 1))]),
-            np.hstack([-data, np.zeros((N, d)), -a * np.ones((N, 1))]),
+            np.hstack([np.zeros((2, d)), sums, -on_ball[:, None]]),
+            np.hstack([data, np.zeros((N, d)), -on_fit[:, None]]),
+            np.hstack([-data, np.zeros((N, d)), -on_fit[:, None]]),
         ]
     )
-    b_ub = np.concatenate([center, -center, [eps_A, eps_B], target, -target])
+    fit = np.full(N, a) - on_fit  # the allowance where it is not scaled
+    b_ub = np.concatenate([center, -center, eps - on_ball, target + fit, fit - target])
     cost = np.zeros(2 * d + 1)
     cost[-1] = 1.0
     bounds = [(None, None)] * d + [(0, None)] * (d + 1)
     result = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+    if result.status == 2:
+        return np.inf
     if result.status != 0:
         raise ArithmeticError(f"consistency: linear program failed: {result.message}")
     return float(result.fun)
