@@ -121,3 +121,27 @@ def test_a_prior_that_covers_the_plant_range_still_plans(fast, horizon):
     assert CAR.safe_set.violations(states[:, 1:], inputs) == 0
     car = CarModelConfig.from_yaml(CONFIG)
     assert blind_stop(car, model).certify(np.zeros(3), np.full(3, 0.02), car.speed).certified
+
+
+def test_tighter_means_tighter_on_every_row():
+    m = CAR.model
+
+    def scalar(a: float, b: float) -> UncertainModel:
+        return UncertainModel(m.A, m.B, a * m.eps_A, b * m.eps_B, m.sigma_w)
+
+    assert scalar(0.9, 0.9).tighter_than(m)
+    assert not scalar(1.2, 0.1).tighter_than(m)  # a smaller sum, a larger eps_A
+    covering = _row_wise(1.0, COVERING)
+    assert not scalar(4.9, 5.1).tighter_than(covering)  # the demo's learned bounds
+    assert _row_wise(1.0, np.array([0.5, 1.0, 7.5])).tighter_than(covering)
+    assert not covering.tighter_than(covering)
+
+
+def test_the_configured_row_scale_makes_a_row_wise_prior():
+    config = CarModelConfig.from_yaml(CONFIG)
+    assert CAR.model.eps_A_rows is None  # config/car.yaml: the configured plant, scalar
+    wide = replace(config, eps_row_scale=tuple(COVERING))
+    model = controller_instance(wide).model
+    np.testing.assert_allclose(model.eps_A_rows, config.eps_A0 * COVERING)
+    np.testing.assert_allclose(model.eps_B_rows, config.eps_B0 * COVERING)
+    np.testing.assert_allclose(model.A, CAR.model.A)  # same coordinates

@@ -7,6 +7,7 @@ seeded."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from test_fault_model import PRIOR, TIGHTER, ModelSender, _with
 from test_fault_solver import CAR, STANDING, drive, violations
 
@@ -66,3 +67,24 @@ def test_a_window_of_zero_switches_the_test_off():
     )
     assert not controller.mismatch
     assert {step[1] for step in probe.controller().values()} == {"optimal"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "flagged"),
+    [((1.0, 1.0, 1.0), True), ((1.0, 1.0, 7.5), False)],
+    ids=["prior", "covering"],
+)
+def test_a_light_car_refutes_the_prior_and_not_the_covering_one(rows, flagged):
+    """mass_scale 0.5 with excitation (0.02 rad, 0.3 m/s^2) for 25 s: the configured prior
+    is refuted on its speed row; the prior whose speed row is 7.5 times wider (what
+    sim.coverage measures for mass_scale 0.5-1.5) is not, and plans at every step."""
+    params = _params({"learning_duration": 25.0, "sigma_eta": [0.02, 0.3]}, mass_scale=0.5)
+    params["/**"]["car_model.eps_row_scale"] = list(rows)
+    controller, probe = drive(duration=25.0, params=params)
+    assert bool(controller.mismatch) == flagged
+    statuses = {step[1] for step in probe.controller().values()}
+    assert statuses == ({"optimal", "stop"} if flagged else {"optimal"})
+    if flagged:
+        assert "(0.12, 0.15, 1.09)" in controller.mismatch  # the speed row
+    else:
+        assert violations(np.array(probe.lanes)) == 0

@@ -52,7 +52,7 @@ BAD_UPDATES = {  # name: (message, what the rejection says)
         _with({"sigma_w": PRIOR.sigma_w * [1, -1, 1]}),
         "sigma_w: expected values >= 0",
     ),
-    "bounds grow": (_with(eps_A=2 * PRIOR.eps_A), "bounds grow: eps_A + eps_B"),
+    "bounds grow": (_with(eps_A=2 * PRIOR.eps_A), "bounds grow: (eps_A, eps_B) per row"),
     "noise grows": (_with(**TIGHTER, sigma_w=PRIOR.sigma_w * [1, 1.1, 1]), "bounds grow: sigma_w"),
     "unstable": (_with(**TIGHTER, A=1.1 * PRIOR.A), "unstable: spectral radius"),
     "ill-conditioned": (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -54,9 +54,7 @@ def normalized(inst: Instance, state_scale=None, input_scale=None) -> Instance:
     Du = _half_width(inst.safe_set.inputs) if input_scale is None else np.asarray(input_scale)
     m = inst.model
     return Instance(
-        model=UncertainModel(
-            m.A * Dx / Dx[:, None], m.B * Du / Dx[:, None], m.eps_A, m.eps_B, m.sigma_w
-        ),
+        model=replace(m, A=m.A * Dx / Dx[:, None], B=m.B * Du / Dx[:, None]),
         safe_set=SafeSet(
             Polytope(inst.safe_set.state.H * Dx, inst.safe_set.state.h),
             Polytope(inst.safe_set.inputs.H * Du, inst.safe_set.inputs.h),

@@ -62,8 +62,12 @@ class UncertainModel:
         return rows_A, rows_B
 
     def tighter_than(self, other: UncertainModel) -> bool:
-        """True if its model error bound eps_A + eps_B is smaller than `other`'s."""
-        return self.eps_A + self.eps_B < other.eps_A + other.eps_B
+        """True if no row's bound is larger than `other`'s and their total is smaller:
+        its ball is tighter on every coordinate (with scalar bounds: eps_A and eps_B no
+        larger, eps_A + eps_B smaller)."""
+        (mine_A, mine_B), (theirs_A, theirs_B) = self.row_errors, other.row_errors
+        no_larger = np.all(mine_A <= theirs_A) and np.all(mine_B <= theirs_B)
+        return bool(no_larger and (mine_A + mine_B).sum() < (theirs_A + theirs_B).sum())
 
     @property
     def n(self) -> int:

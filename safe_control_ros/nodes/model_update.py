@@ -51,10 +51,7 @@ def decode(message: msg.UncertainModel) -> UncertainModel:
 def rejection(new: UncertainModel, trusted: UncertainModel) -> str:
     """Why `new` must not replace `trusted` ("" if it may)."""
     if not new.tighter_than(trusted):
-        return (
-            f"bounds grow: eps_A + eps_B = {new.eps_A + new.eps_B:.4g}, trusted "
-            f"{trusted.eps_A + trusted.eps_B:.4g}"
-        )
+        return f"bounds grow: (eps_A, eps_B) per row {_rows(new)}, trusted {_rows(trusted)}"
     if np.any(new.sigma_w > trusted.sigma_w):
         grown, old = np.round(new.sigma_w, 4), np.round(trusted.sigma_w, 4)
         return f"bounds grow: sigma_w = {grown}, trusted {old}"
@@ -95,3 +92,8 @@ def _controllability_condition(model: UncertainModel) -> float:
         blocks.append(block)
         block = model.A @ block
     return float(np.linalg.cond(np.hstack(blocks)))
+
+
+def _rows(model: UncertainModel) -> str:
+    rows_A, rows_B = model.row_errors
+    return ", ".join(f"({a:.4g}, {b:.4g})" for a, b in zip(rows_A, rows_B, strict=True))

@@ -89,19 +89,24 @@ def controller_instance(config: CarModelConfig, sigma_eta=(0.0, 0.0)) -> Instanc
     """The calibrated prior, safe set and lane-keeping weights in controller coordinates
     x / state_scale, u / input_scale; sigma_eta (2,) in physical units (rad, m/s^2)."""
     physical = Instance(
-        model=UncertainModel(
-            np.reshape(config.prior_A, (3, 3)),
-            np.reshape(config.prior_B, (3, 2)),
-            config.eps_A0,
-            config.eps_B0,
-            config.sigma_w,
-        ),
+        model=prior(config),
         safe_set=safe_set(config),
         Q=lane_keeping_weights()[0],
         R=lane_keeping_weights()[1],
         sigma_eta=np.asarray(sigma_eta, dtype=float),
     )
     return normalized(physical, config.state_scale, input_scale(config))
+
+
+def prior(config: CarModelConfig) -> UncertainModel:
+    """The calibrated prior in physical units' matrices with its bounds (controller
+    coordinates); row-wise bounds where eps_row_scale is not all ones."""
+    A, B = np.reshape(config.prior_A, (3, 3)), np.reshape(config.prior_B, (3, 2))
+    scale = np.asarray(config.eps_row_scale)
+    if np.all(scale == 1.0):
+        return UncertainModel(A, B, config.eps_A0, config.eps_B0, config.sigma_w)
+    rows_A, rows_B = config.eps_A0 * scale, config.eps_B0 * scale
+    return UncertainModel.row_wise(A, B, rows_A, rows_B, config.sigma_w)
 
 
 def safe_set(config: CarModelConfig) -> SafeSet:
