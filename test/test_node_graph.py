@@ -132,7 +132,11 @@ def test_controller_uses_the_fast_formulation_by_default_and_the_generic_on_requ
         _, seen = _probe(runtime)
         runtime.spin_until(2.0)
         assert isinstance(jobs["controller"].planner.planner, cls)
-        assert set(_statuses(seen, PLANNER_STATUS)) == {"optimal"}
+        statuses = set(_statuses(seen, PLANNER_STATUS))
+        # the generic solve (about 15 ms) can miss the 0.1 s deadline on a loaded machine:
+        # its tick then runs on the last plan ("fallback")
+        allowed = {"optimal"} if formulation == "fast" else {"optimal", "fallback"}
+        assert "optimal" in statuses and statuses <= allowed
         assert len(seen["drive"]) == 20
         jobs["sim"].destroy()
     assert ControllerConfig().formulation == "fast"
