@@ -35,3 +35,9 @@ def _collect(inst: Instance, steps: int, seed: int, sigma_eta=(0.1, 0.5)):
 def collect():
     """The trajectory generator `_collect`."""
     return _collect
+
+
+@pytest.fixture(scope="module")
+def collect_once():
+    """`_collect`, for module-scoped fixtures."""
+    return _collect

@@ -140,7 +140,7 @@ def test_tighter_means_tighter_on_every_row():
 def test_the_configured_row_scale_makes_a_row_wise_prior():
     config = CarModelConfig.from_yaml(CONFIG)
     assert CAR.model.eps_A_rows is None  # config/car.yaml: the configured plant, scalar
-    wide = replace(config, eps_row_scale=tuple(COVERING))
+    wide = replace(config, eps_A_row_scale=tuple(COVERING), eps_B_row_scale=tuple(COVERING))
     model = controller_instance(wide).model
     np.testing.assert_allclose(model.eps_A_rows, config.eps_A0 * COVERING)
     np.testing.assert_allclose(model.eps_B_rows, config.eps_B0 * COVERING)

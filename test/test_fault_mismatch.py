@@ -69,7 +69,7 @@ def test_a_window_of_zero_switches_the_test_off():
     assert {step[1] for step in probe.controller().values()} == {"optimal"}
 
 
-PRIOR_ROWS, COVERING_ROWS = (1.0, 1.0, 1.0), (1.0, 1.0, 7.5)  # car_model.eps_row_scale
+PRIOR_ROWS, COVERING_ROWS = (1.0, 1.0, 1.0), (1.0, 1.0, 7.5)  # car_model.eps_*_row_scale
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,8 @@ def test_a_light_car_refutes_the_prior_and_not_the_covering_one(rows, excitation
     every step. With little excitation the data do not refute the prior; with much more
     they refute the wider one too (its scale holds for the data it was measured on)."""
     params = _params({"learning_duration": 25.0, "sigma_eta": list(excitation)}, mass_scale=0.5)
-    params["/**"]["car_model.eps_row_scale"] = list(rows)
+    params["/**"]["car_model.eps_A_row_scale"] = list(rows)
+    params["/**"]["car_model.eps_B_row_scale"] = list(rows)
     controller, probe = drive(duration=25.0, params=params)
     assert bool(controller.mismatch) == flagged
     statuses = {step[1] for step in probe.controller().values()}

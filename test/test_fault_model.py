@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from test_fault_solver import CAR, Probe, drive, violations
 
+from safe_control_ros.control.lqr import lqr
 from safe_control_ros.control.model import UncertainModel
 from safe_control_ros.launcher import CONFIG, parameters
 from safe_control_ros.nodes import model_update
@@ -53,7 +54,7 @@ BAD_UPDATES = {  # name: (message, what the rejection says)
         "sigma_w: expected values >= 0",
     ),
     "bounds grow": (_with(eps_A=2 * PRIOR.eps_A), "bounds grow: (eps_A, eps_B) per row"),
-    "noise grows": (_with(**TIGHTER, sigma_w=PRIOR.sigma_w * [1, 1.1, 1]), "bounds grow: sigma_w"),
+    "noise grows": (_with(**TIGHTER, sigma_w=PRIOR.sigma_w * [1, 1.1, 1]), "bounds grow"),
     "unstable": (_with(**TIGHTER, A=1.1 * PRIOR.A), "unstable: spectral radius"),
     "ill-conditioned": (
         _with(**TIGHTER, B=PRIOR.B * [1e-3, 1.0]),
@@ -117,7 +118,7 @@ def test_controller_rejects_bad_model_updates_and_keeps_the_trusted_model():
 class StubLearner:
     """Stands in for the estimator's learner: `model()` returns or raises what it is given."""
 
-    samples, last_bounds = 500, None
+    samples, last_bounds, last_learned, last_held_out = 500, None, None, None
 
     def __init__(self, result) -> None:
         self.result = result
@@ -153,6 +154,36 @@ def test_estimator_publishes_only_trusted_models(result, published, message):
     assert level == (msg.OK if published or message == "kept" else msg.WARN)
     if published:
         assert model_update.decode(models[0]).eps_A == pytest.approx(TIGHTER["eps_A"])
+
+
+def test_estimator_publishes_the_learned_disturbance_bound():
+    """Transitions of the prior's own nominal model with small, well-excited noise: the
+    learned model is tighter; with estimator.disturbance held-out its sigma_w is learned,
+    below the prior's, and both it and the held-out factor are on /diagnostics."""
+    params = parameters(CONFIG / "car.yaml", "oval")
+    params["estimator"] |= {"disturbance": "held-out"}
+    runtime = Runtime(params)
+    estimator = EstimatorNode(runtime.create_node("estimator"))
+    probe = Probe(runtime.create_node("probe"))
+    models: list = []
+    runtime.create_node("listener").create_subscription(msg.UncertainModel, "/model", models.append)
+    rng = np.random.default_rng(0)
+    gain = lqr(PRIOR.A, PRIOR.B, np.eye(3), np.eye(2)).K
+    x = np.zeros(3)
+    for _ in range(400):
+        u = -gain @ x + rng.uniform(-0.5, 0.5, 2)
+        x_next = PRIOR.A @ x + PRIOR.B @ u + rng.uniform(-0.002, 0.002, 3)
+        estimator.learner.add(x, u, x_next)
+        x = x_next
+    runtime.spin_until(estimator.config.refit_period)
+    (_, level, status, values) = probe.diags[FIT_STATUS][0]
+    assert (level, status) == (msg.OK, "model published")
+    published = model_update.decode(models[0])
+    learned = estimator.learner.last_learned
+    np.testing.assert_allclose(published.sigma_w, learned.sigma_w)
+    assert np.all(published.sigma_w < PRIOR.sigma_w)
+    assert np.all(estimator.learner.last_held_out >= 1.0)
+    assert {"sigma_w", "held_out_factor"} <= set(values)
 
 
 def test_estimator_leaves_out_transitions_outside_the_safe_set():

@@ -1,14 +1,20 @@
 """The nominal lane model and the measurement of its error on the simulated car."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from safe_control_ros.control.bounds import inf_norm
-from safe_control_ros.sim.calibrate import calibrate
+from safe_control_ros.sim.calibrate import calibrate, physics_prior
 from safe_control_ros.sim.config import CarModelConfig, SimConfig
-from safe_control_ros.sim.lane_model import bicycle_rates, linearise, steering_feedforward
+from safe_control_ros.sim.lane_model import (
+    bicycle_rates,
+    input_scale,
+    linearise,
+    steering_feedforward,
+)
 from safe_control_ros.sim.model_error import measure_model_error
 from safe_control_ros.sim.world import CarWorld
 
@@ -96,3 +102,52 @@ def test_calibration_measures_the_prior_in_controller_coordinates():
     np.testing.assert_allclose(cal.B, np.reshape(car.prior_B, (3, 2)), atol=0.06)
     assert 0 < cal.model.eps_A < 0.2 and 0 < cal.model.eps_B < 0.2
     assert np.all(cal.model.sigma_w > 0) and np.all(cal.model.sigma_w < 2 * np.array(car.sigma_w))
+
+
+def _bicycle_with_servo(x, u, tau, substeps=400):
+    """[e_y, e_psi, e_v] after DT of the linear bicycle whose steering follows u[0] with a
+    first-order lag tau from zero (explicit Euler, fine steps)."""
+    h = DT / substeps
+    (e_y, e_psi, e_v), steering = np.asarray(x, float), 0.0
+    for _ in range(substeps):
+        e_y, e_psi, e_v, steering = (
+            e_y + h * SPEED * e_psi,
+            e_psi + h * SPEED / WHEELBASE * steering,
+            e_v + h * u[1],
+            steering + h * (u[0] - steering) / tau,
+        )
+    return np.array([e_y, e_psi, e_v])
+
+
+@pytest.mark.parametrize("tau", [0.03, 0.06])
+def test_servo_linearisation_integrates_the_bicycle_with_its_servo(tau):
+    A, B = linearise(SPEED, WHEELBASE, DT, tau)
+    x, u = np.array([0.05, -0.1, 0.2]), np.array([0.1, 1.0])
+    np.testing.assert_allclose(A @ x + B @ u, _bicycle_with_servo(x, u, tau), atol=2e-4)
+    slower = linearise(SPEED, WHEELBASE, DT, 2 * tau)[1]
+    assert B[1, 0] < linearise(SPEED, WHEELBASE, DT)[1][1, 0] and slower[1, 0] < B[1, 0]
+
+
+def test_servo_linearisation_tends_to_the_bicycle():
+    A0, B0 = linearise(SPEED, WHEELBASE, DT)
+    A, B = linearise(SPEED, WHEELBASE, DT, 1e-6)
+    np.testing.assert_allclose(A, A0)
+    np.testing.assert_allclose(B, B0, atol=1e-5)
+
+
+def test_physics_prior_covers_every_plant_it_was_measured_on():
+    """The bicycle with the servo as the centre; its rows' bounds are the largest distance of
+    any run's fit (two plants, one seed), and sigma_w the largest residual."""
+    car = CarModelConfig.from_yaml(CAR_YAML)
+    sim = SimConfig.from_yaml(CAR_YAML)
+    plants = [{"mass_scale": 0.5}, {"steering_time_constant": 0.06}]
+    cal = physics_prior(sim, car, plants, seeds=[3], duration=20.0, steering_time_constant=0.03)
+    np.testing.assert_allclose(cal.B, linearise(SPEED, WHEELBASE, DT, 0.03)[1])
+    rows_A, rows_B = cal.model.row_errors
+    Dx, Du = np.asarray(car.state_scale), input_scale(car)
+    for plant in plants:
+        run = measure_model_error(dataclasses.replace(sim, **plant), 20.0, seed=3)
+        assert np.all(np.abs((run.estimate.A - cal.A) * Dx / Dx[:, None]).sum(1) <= rows_A + 1e-12)
+        assert np.all(np.abs((run.estimate.B - cal.B) * Du / Dx[:, None]).sum(1) <= rows_B + 1e-12)
+        assert np.all(run.residual_max / Dx <= cal.model.sigma_w + 1e-12)
+    assert rows_A.max() == cal.model.eps_A and rows_B.max() == cal.model.eps_B

@@ -18,12 +18,16 @@ from .sysid import Estimate
 
 @dataclass(frozen=True)
 class ErrorBounds:
-    """Bounds on the induced inf-norm of the model error, jointly with probability 1-delta."""
+    """Bounds on the induced inf-norm of the model error, jointly with probability 1-delta;
+    a bootstrap also bounds each row's 1-norm (eps_A_rows, eps_B_rows (n,), jointly with
+    probability 1-delta by a union bound over the rows)."""
 
     eps_A: float
     eps_B: float
     delta: float
     method: str
+    eps_A_rows: np.ndarray | None = None
+    eps_B_rows: np.ndarray | None = None
 
 
 def inf_norm(M: np.ndarray) -> np.ndarray:
@@ -104,13 +108,70 @@ def bootstrap_bounds(
     policy = fitted_policy(X, U) if policy is None else policy
     gram, cross = _resimulated(est, X[0], T, policy, residuals, M, rng)
     theta = np.linalg.solve(gram, np.swapaxes(cross, 1, 2)).swapaxes(1, 2)
-    q = 1 - delta / 2
+    return quantile_bounds(theta - np.hstack([est.A, est.B]), n, delta, "bootstrap")
+
+
+def quantile_bounds(errors: np.ndarray, n: int, delta: float, method: str) -> ErrorBounds:
+    """Bounds from bootstrap replicates of the error [dA dB] (M, n, n+m): the (1 - delta/2)
+    quantiles of ||dA||_inf and ||dB||_inf, and per row the (1 - delta/(2n)) quantiles of
+    the rows' 1-norms."""
+    rows_A = np.abs(errors[:, :, :n]).sum(axis=2)  # (M, n)
+    rows_B = np.abs(errors[:, :, n:]).sum(axis=2)
+    q, q_row = 1 - delta / 2, 1 - delta / (2 * n)
     return ErrorBounds(
-        eps_A=float(np.quantile(inf_norm(theta[:, :, :n] - est.A), q)),
-        eps_B=float(np.quantile(inf_norm(theta[:, :, n:] - est.B), q)),
+        eps_A=float(np.quantile(rows_A.max(axis=1), q)),
+        eps_B=float(np.quantile(rows_B.max(axis=1), q)),
         delta=delta,
-        method="bootstrap",
+        method=method,
+        eps_A_rows=np.quantile(rows_A, q_row, axis=0),
+        eps_B_rows=np.quantile(rows_B, q_row, axis=0),
     )
+
+
+def wild_bootstrap_bounds(
+    est: Estimate,
+    x,
+    u,
+    x_next,
+    delta: float,
+    block: int = 10,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> ErrorBounds:
+    """Block wild bootstrap bound from transitions x (T, n), u (T, m), x_next (T, n) that
+    `est` was fitted on.
+
+    Each replicate keeps the regressors z_t = [x_t; u_t], multiplies the residuals r_t
+    (leverage-corrected) by one Rademacher sign per block of `block` consecutive
+    transitions and re-fits with the same ridge:
+    Theta* - Theta_hat = (sum_t v_t r_t z_t^T - lam (Theta_hat - Theta0)) V^-1.
+    Unlike `bootstrap_bounds`, which re-simulates a linear system with i.i.d. residuals,
+    it keeps the residuals where the data put them, so it accounts for a misspecified
+    model: residuals that depend on the state and input (heteroscedastic, Wu 1986; Liu
+    1988) and that are correlated over up to about `block` steps (dependent wild
+    bootstrap, Shao 2010). The ball then bounds the distance to the best linear fit under
+    the data's distribution (the long-run fit), not to a linear truth there may not be.
+    Returns `quantile_bounds` of the replicates. Approximate, like every bootstrap: on a
+    linear plant in closed loop it covers 0.83, 0.88, 0.91 of runs of 300, 600, 1,000
+    steps at 1 - delta = 0.9 (row bounds; test_control_row_learning).
+    """
+    n, m = est.B.shape
+    X = as_matrix("x", x, (None, n))
+    T = X.shape[0]
+    Z = np.hstack([X, as_matrix("u", u, (T, m))])
+    Y = as_matrix("x_next", x_next, (T, n))
+    delta = in_range("delta", delta, 0.0, 1.0, open_low=True)
+    b = positive_int("block", block, 1)
+    M = positive_int("n_boot", n_boot, 10)
+    residuals = Y - Z @ np.hstack([est.A, est.B]).T  # (T, n)
+    leverage = np.einsum("ti,ij,tj->t", Z, np.linalg.inv(est.gram), Z)
+    residuals /= (1 - np.minimum(leverage, 0.5))[:, None]  # HC3: undo the fit's pull
+    signs = np.random.default_rng(seed).choice((-1.0, 1.0), size=(M, -(-T // b)))
+    v = np.repeat(signs, b, axis=1)[:, :T]  # (M, T)
+    cross = np.einsum("mt,ti,tj->mij", v, residuals, Z)  # (M, n, n+m)
+    cross -= est.ridge * (np.hstack([est.A, est.B]) - est.prior)  # the ridge's pull
+    errors = np.linalg.solve(est.gram, np.swapaxes(cross, 1, 2)).swapaxes(1, 2)
+    return quantile_bounds(errors, n, delta, "wild bootstrap")
 
 
 def fitted_policy(x: np.ndarray, u: np.ndarray) -> Policy:

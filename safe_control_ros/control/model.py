@@ -62,11 +62,15 @@ class UncertainModel:
         return rows_A, rows_B
 
     def tighter_than(self, other: UncertainModel) -> bool:
-        """True if no row's bound is larger than `other`'s and their total is smaller:
-        its ball is tighter on every coordinate (with scalar bounds: eps_A and eps_B no
-        larger, eps_A + eps_B smaller)."""
+        """True if no row's bound and no sigma_w_i is larger than `other`'s and the total
+        of the bounds is smaller: its set of systems and disturbances is tighter on every
+        coordinate (with scalar bounds: eps_A and eps_B no larger, eps_A + eps_B smaller)."""
         (mine_A, mine_B), (theirs_A, theirs_B) = self.row_errors, other.row_errors
-        no_larger = np.all(mine_A <= theirs_A) and np.all(mine_B <= theirs_B)
+        no_larger = (
+            np.all(mine_A <= theirs_A)
+            and np.all(mine_B <= theirs_B)
+            and np.all(self.sigma_w <= other.sigma_w)
+        )
         return bool(no_larger and (mine_A + mine_B).sum() < (theirs_A + theirs_B).sum())
 
     @property

@@ -92,6 +92,11 @@ class EstimatorConfig(Parameters):
 
     refit_period: float = param(10.0, 0.0, open_low=True)  # s between bound updates
     delta: float = param(0.05, 0.0, 1.0, open_low=True)  # failure probability
-    bound: str = param("bootstrap", choices=("bootstrap", "data-dependent"))
+    bound: str = param("bootstrap", choices=("bootstrap", "wild-bootstrap", "data-dependent"))
     n_boot: int = param(100, 10, 10000)
+    block: int = param(10, 1, 1000)  # transitions per sign of the wild bootstrap
+    disturbance: str = param("prior", choices=("prior", "held-out", "in-sample"))  # sigma_w
+    validation_folds: int = param(5, 2, 100)  # windows of the held-out check of sigma_w
+    # bounds per row of the model; each row the prior's or the learned one, the tighter
+    row_wise: bool = param(False)
     seed: int = param(0, 0)

@@ -47,6 +47,10 @@ class EstimatorNode:
             self.config.bound,
             n_boot=self.config.n_boot,
             seed=self.config.seed,
+            disturbance=self.config.disturbance,
+            folds=self.config.validation_folds,
+            block=self.config.block,
+            row_wise=self.config.row_wise,
         )
         self.published = prior
         self.state_scale = np.asarray(self.car.state_scale)
@@ -91,6 +95,11 @@ class EstimatorNode:
         bounds = self.learner.last_bounds
         if bounds is not None:
             values |= {"eps_A": f"{bounds.eps_A:.4f}", "eps_B": f"{bounds.eps_B:.4f}"}
+        learned, factor = self.learner.last_learned, self.learner.last_held_out
+        if learned is not None:
+            values["sigma_w"] = np.array2string(np.asarray(learned.sigma_w), precision=4)
+        if factor is not None:
+            values["held_out_factor"] = np.array2string(factor, precision=3)
         level, message = msg.OK, "prior or last model kept"
         if model.tighter_than(self.published):
             reason = model_update.rejection(model, self.published)

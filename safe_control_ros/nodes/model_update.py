@@ -4,7 +4,8 @@ when to trust an update.
 An update replaces a trusted model (the prior, or the last accepted update) only if it is
 tighter and plausible. `rejection(new, trusted)` names the first rule it breaks:
 
-- its bound eps_A + eps_B is not smaller than the trusted one's, or sigma_w is larger;
+- it is not tighter (`UncertainModel.tighter_than`): a row's eps_A, eps_B or sigma_w is
+  larger than the trusted one's, or their total is not smaller;
 - unstable: spectral radius of A above max(1, the trusted A's) + the trusted eps_A;
 - ill-conditioned: the condition number of the controllability matrix [B, AB, A^2 B, ...]
   more than `CONDITION_GROWTH` times the trusted one's;
@@ -34,7 +35,13 @@ def encode(t: float, model: UncertainModel) -> msg.UncertainModel:
         eps_a=float(model.eps_A),
         eps_b=float(model.eps_B),
         sigma_w=np.asarray(model.sigma_w, dtype=float),
+        eps_a_rows=_rows_or_empty(model.eps_A_rows),
+        eps_b_rows=_rows_or_empty(model.eps_B_rows),
     )
+
+
+def _rows_or_empty(rows: np.ndarray | None) -> np.ndarray:
+    return np.zeros(0) if rows is None else np.asarray(rows, dtype=float)
 
 
 def decode(message: msg.UncertainModel) -> UncertainModel:
@@ -45,16 +52,19 @@ def decode(message: msg.UncertainModel) -> UncertainModel:
         if arrays[name].shape != (size,):
             raise ValueError(f"{name}: expected {size} values, got {arrays[name].size}")
     A, B = arrays["a"].reshape(3, 3), arrays["b"].reshape(3, 2)
-    return UncertainModel(A, B, message.eps_a, message.eps_b, arrays["sigma_w"])
+    rows = [np.asarray(r, dtype=float) for r in (message.eps_a_rows, message.eps_b_rows)]
+    if all(r.size == 0 for r in rows):
+        return UncertainModel(A, B, message.eps_a, message.eps_b, arrays["sigma_w"])
+    for name, r in zip(("eps_a_rows", "eps_b_rows"), rows, strict=True):
+        if r.shape != (3,):
+            raise ValueError(f"{name}: expected 3 values (or both empty), got {r.size}")
+    return UncertainModel(A, B, message.eps_a, message.eps_b, arrays["sigma_w"], *rows)
 
 
 def rejection(new: UncertainModel, trusted: UncertainModel) -> str:
     """Why `new` must not replace `trusted` ("" if it may)."""
     if not new.tighter_than(trusted):
-        return f"bounds grow: (eps_A, eps_B) per row {_rows(new)}, trusted {_rows(trusted)}"
-    if np.any(new.sigma_w > trusted.sigma_w):
-        grown, old = np.round(new.sigma_w, 4), np.round(trusted.sigma_w, 4)
-        return f"bounds grow: sigma_w = {grown}, trusted {old}"
+        return f"bounds grow: {_bounds(new)}; trusted {_bounds(trusted)}"
     radius, trusted_radius = _spectral_radius(new.A), _spectral_radius(trusted.A)
     limit = max(1.0, trusted_radius) + trusted.eps_A
     if radius > limit:
@@ -94,6 +104,7 @@ def _controllability_condition(model: UncertainModel) -> float:
     return float(np.linalg.cond(np.hstack(blocks)))
 
 
-def _rows(model: UncertainModel) -> str:
+def _bounds(model: UncertainModel) -> str:
     rows_A, rows_B = model.row_errors
-    return ", ".join(f"({a:.4g}, {b:.4g})" for a, b in zip(rows_A, rows_B, strict=True))
+    rows = ", ".join(f"({a:.4g}, {b:.4g})" for a, b in zip(rows_A, rows_B, strict=True))
+    return f"(eps_A, eps_B) per row {rows}, sigma_w {np.round(model.sigma_w, 4)}"

@@ -129,7 +129,8 @@ class CarModelConfig(Parameters):
     The bicycle (A0, B0) follows from (wheelbase, speed, sample_time) by
     `lane_model.linearise`; its measured error is in `model_error`. The prior the controller
     uses is the calibrated (prior_A, prior_B) (`calibrate`, physical units, row-major);
-    eps_A0, eps_B0 (times eps_row_scale per row), sigma_w bound its error in controller
+    eps_A0, eps_B0 (times eps_A_row_scale, eps_B_row_scale per row), sigma_w bound its
+    error in controller
     coordinates x / state_scale, u / input half-widths. Safe set: |e_y| <= e_y_max,
     |e_psi| <= e_psi_max, |e_v| <= e_v_max, |steering - feed-forward| <= steering_max,
     accel_min <= accel <= accel_max.
@@ -146,8 +147,9 @@ class CarModelConfig(Parameters):
     # bound on |w_i| per coordinate (e_y, e_psi, e_v), controller coordinates
     sigma_w: tuple[float, ...] = param(kind=tuple, low=0.0, size=3)
     # per row (e_y, e_psi, e_v): the row's bounds are these times eps_A0, eps_B0 (rows of
-    # dA, dB in the 1-norm; sim.coverage measures what a range of plants needs)
-    eps_row_scale: tuple[float, ...] = param((1.0, 1.0, 1.0), 0.0, 1e3, size=3, open_low=True)
+    # dA, dB in the 1-norm; sim.coverage, sim.calibrate measure what a range of plants needs)
+    eps_A_row_scale: tuple[float, ...] = param((1.0, 1.0, 1.0), 0.0, 1e3, size=3, open_low=True)
+    eps_B_row_scale: tuple[float, ...] = param((1.0, 1.0, 1.0), 0.0, 1e3, size=3, open_low=True)
     hardware_id: str = param("racecar")  # the car in /diagnostics (hardware_id)
     # m, rad, m/s: the controller works in x / state_scale
     state_scale: tuple[float, ...] = param((0.25, 0.7, 0.5), 0.0, size=3, open_low=True)

@@ -57,14 +57,29 @@ def steering_feedforward(curvature: float, wheelbase: float) -> float:
     return math.atan(wheelbase * curvature)
 
 
-def linearise(speed: float, wheelbase: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """(A0 (3, 3), B0 (3, 2)) of the bicycle at `speed` m/s on a straight, sample time dt s."""
-    Ac = np.array([[0.0, speed, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    Bc = np.array([[0.0, 0.0], [speed / wheelbase, 0.0], [0.0, 1.0]])
-    block = np.zeros((5, 5))
-    block[:3, :3], block[:3, 3:] = Ac, Bc
-    exact = expm(block * dt)  # [[A0, B0], [0, I]]
-    return exact[:3, :3], exact[:3, 3:]
+def linearise(
+    speed: float, wheelbase: float, dt: float, steering_time_constant: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(A0 (3, 3), B0 (3, 2)) of the bicycle at `speed` m/s on a straight, sample time dt s.
+
+    With a steering servo (first order, `steering_time_constant` s > 0) the steering angle
+    follows the command from the feed-forward within each step: the exact zero-order hold
+    of the bicycle with the servo's state, started at zero each step (what the previous
+    command left is not a state of the 3-state model; its effect is model error)."""
+    tau = steering_time_constant
+    Ac = np.zeros((4, 4))  # [e_y, e_psi, e_v, steering]
+    Ac[0, 1], Ac[1, 3] = speed, speed / wheelbase
+    Bc = np.zeros((4, 2))
+    Bc[2, 1] = 1.0
+    if tau > 0:
+        Ac[3, 3], Bc[3, 0] = -1.0 / tau, 1.0 / tau
+    else:  # the steering is the command: its column drives e_psi directly
+        Bc[:, 0], Ac[1, 3] = 0.0, 0.0
+        Bc[1, 0] = speed / wheelbase
+    block = np.zeros((6, 6))
+    block[:4, :4], block[:4, 4:] = Ac, Bc
+    exact = expm(block * dt)  # [[Phi, Gamma], [0, I]]
+    return exact[:3, :3], exact[:3, 4:]
 
 
 def lane_keeping_gain(A0: np.ndarray, B0: np.ndarray) -> np.ndarray:
@@ -100,12 +115,13 @@ def controller_instance(config: CarModelConfig, sigma_eta=(0.0, 0.0)) -> Instanc
 
 def prior(config: CarModelConfig) -> UncertainModel:
     """The calibrated prior in physical units' matrices with its bounds (controller
-    coordinates); row-wise bounds where eps_row_scale is not all ones."""
+    coordinates); row-wise bounds where eps_A_row_scale or eps_B_row_scale is not all
+    ones."""
     A, B = np.reshape(config.prior_A, (3, 3)), np.reshape(config.prior_B, (3, 2))
-    scale = np.asarray(config.eps_row_scale)
-    if np.all(scale == 1.0):
+    scale_A, scale_B = np.asarray(config.eps_A_row_scale), np.asarray(config.eps_B_row_scale)
+    if np.all(scale_A == 1.0) and np.all(scale_B == 1.0):
         return UncertainModel(A, B, config.eps_A0, config.eps_B0, config.sigma_w)
-    rows_A, rows_B = config.eps_A0 * scale, config.eps_B0 * scale
+    rows_A, rows_B = config.eps_A0 * scale_A, config.eps_B0 * scale_B
     return UncertainModel.row_wise(A, B, rows_A, rows_B, config.sigma_w)
 
 
