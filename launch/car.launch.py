@@ -1,10 +1,12 @@
 """Launch the safe-learning car: sim (unless use_sim:=false), camera, estimator, controller.
 
     ros2 launch safe_control_ros car.launch.py [use_sim:=true] [config:=<file>]
-        [track:=oval|straight] [record:=false] [rviz:=false] [perception_map:=<map.npz>]
+        [track:=oval|straight] [prior:=physics] [record:=false] [rviz:=false]
+        [perception_map:=<map.npz>]
 
 The nodes and the parameters the arguments set on top of the parameter files (config,
-then share/safe_control_ros/config/track_<track>.yaml) come from
+then share/safe_control_ros/config/track_<track>.yaml and, with prior set,
+prior_<prior>.yaml) come from
 `safe_control_ros.graph`, as for the standalone launcher `safe-control-launch`.
 
 With perception_map set (a calibrated map from
@@ -32,7 +34,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from safe_control_ros.graph import launch_overrides
+from safe_control_ros.graph import launch_overrides, layer_names
 
 PACKAGE = "safe_control_ros"
 BOOLEAN = {"true": True, "1": True, "false": False, "0": False}  # as IfCondition reads them
@@ -45,7 +47,8 @@ def _nodes(context: LaunchContext) -> list[Node]:
     if use_sim not in BOOLEAN:
         raise ValueError(f"use_sim: expected true or false, got {arg['use_sim']!r}")
     share = FindPackageShare(PACKAGE).perform(context)
-    files = [arg["config"], os.path.join(share, "config", f"track_{arg['track']}.yaml")]
+    layers = layer_names(arg["track"], arg["prior"])
+    files = [arg["config"], *(os.path.join(share, "config", layer) for layer in layers)]
     overrides = launch_overrides(arg["perception_map"], BOOLEAN[use_sim])
     return [
         Node(
@@ -73,6 +76,11 @@ def generate_launch_description() -> LaunchDescription:
             ),
             DeclareLaunchArgument(
                 "track", default_value="oval", description="config/track_<name>.yaml"
+            ),
+            DeclareLaunchArgument(
+                "prior",
+                default_value="",
+                description="config/prior_<name>.yaml on top of config (physics)",
             ),
             DeclareLaunchArgument(
                 "record", default_value="false", description="record an MCAP bag"

@@ -3,6 +3,7 @@ plots, a summary table and an MCAP log (out/demo/log), and prints progress. No R
 needed (in-process runtime).
 
     safe-control-demo [--out out/demo] [--duration 120] [--learning 60] [--track oval]
+        [--prior physics]
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--track", default="oval")
     parser.add_argument("--duration", type=float, default=120.0, help="simulated s")
     parser.add_argument("--learning", type=float, default=60.0, help="s with excitation")
+    parser.add_argument(
+        "--prior", default="physics", help="config/prior_<name>.yaml on top ('': car.yaml's)"
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", UserWarning)  # cvxpy's solver-accuracy notes
 
-    params = parameters(args.config, args.track)
+    params = parameters(args.config, args.track, args.prior)
     params["controller"] |= {"learning_duration": args.learning}
     runtime, jobs = build(params)
     car = jobs["controller"].car
@@ -61,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         x_ref,
         STATE_NAMES,
         f"Safe learning on the PyBullet car ({args.track} track)",
-        prior=(prior.eps_A, prior.eps_B),
+        prior=prior,
+        period=jobs["controller"].config.control_period,
     )
     for phase, row in rows.items():
         print(f"{phase:>10}: " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()))

@@ -22,12 +22,14 @@ NODE_CLASSES = {
 PERCEPTION_PROFILE = {"state_source": "perception", "horizon": 3}
 
 
-def parameters(config: Path, track: str) -> dict[str, dict]:
+def parameters(config: Path, track: str, prior: str = "") -> dict[str, dict]:
     """The car config with the track's parameter file (`track_<track>.yaml` next to it)
-    layered on top: {node: {parameter: value}}."""
+    and, if `prior` is given, the prior's (`prior_<prior>.yaml`) layered on top:
+    {node: {parameter: value}}."""
     params = load_parameter_file(config)
-    for node, values in load_parameter_file(Path(config).parent / f"track_{track}.yaml").items():
-        params[node] = params.get(node, {}) | values
+    for layer in layer_names(track, prior):
+        for node, values in load_parameter_file(Path(config).parent / layer).items():
+            params[node] = params.get(node, {}) | values
     unknown = sorted(set(params) - {ALL_NODES, *NODE_NAMES})
     if unknown:
         raise ValueError(
@@ -35,6 +37,11 @@ def parameters(config: Path, track: str) -> dict[str, dict]:
             f"{list(NODE_NAMES)}"
         )
     return params
+
+
+def layer_names(track: str, prior: str = "") -> list[str]:
+    """The parameter files layered on the car config (found next to it), in order."""
+    return [f"track_{track}.yaml"] + ([f"prior_{prior}.yaml"] if prior else [])
 
 
 def with_perception(params: dict[str, dict], map_path: str | Path) -> dict[str, dict]:

@@ -9,7 +9,7 @@ sim starts last, once the controller is up, so that the car gets commands from i
 tick.
 
     safe-control-launch [--track oval] [--duration 30] [--mode inprocess|ros] [--record DIR]
-        [--perception MAP]
+        [--perception MAP] [--prior physics]
 
 --perception MAP (e.g. the shipped maps/cnn_preview.npz) adds the perception node and
 makes the controller drive on its measurements (`graph.PERCEPTION_PROFILE`), robust to the
@@ -214,10 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("inprocess", "ros"), default="inprocess")
     parser.add_argument("--record", type=Path, help="rosbag2 (MCAP) directory, inprocess mode")
     parser.add_argument("--perception", type=Path, help="drive on a calibrated map's output")
+    parser.add_argument("--prior", default="", help="config/prior_<name>.yaml on top (physics)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
     try:
-        params = parameters(args.config, args.track)
+        params = parameters(args.config, args.track, args.prior)
         if args.perception is not None:
             params = with_perception(params, args.perception)
         if args.mode == "ros":

@@ -7,6 +7,7 @@ import numpy as np
 
 from .control.loop import LoopLog
 from .nodes import statuses
+from .nodes.model_update import parse_rows
 from .runtime import messages as msg
 from .sim.config import CarModelConfig
 from .sim.lane_model import input_scale
@@ -36,6 +37,9 @@ class Monitor:
             elif status.name == statuses.FIT_STATUS and "eps_A" in values:
                 entry = (int(values["samples"]), float(values["eps_A"]), float(values["eps_B"]))
                 self.log.eps.append(entry)
+            elif status.name == statuses.MODEL_STATUS and status.message == "model accepted":
+                rows = (parse_rows(values["eps_A_rows"]), parse_rows(values["eps_B_rows"]))
+                self.log.models.append((msg.seconds(diag.header.stamp), *rows))
 
     def aligned(self) -> LoopLog:
         """The log trimmed so that states (k+1), inputs and records (k) line up."""
@@ -48,4 +52,5 @@ class Monitor:
             solve_times=log.solve_times[:k],
             learning=log.learning[:k],
             eps=log.eps,
+            models=log.models,
         )

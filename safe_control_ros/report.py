@@ -12,7 +12,7 @@ import numpy as np
 
 from .control.loop import LoopLog
 from .control.lqr import stage_costs
-from .control.model import SafeSet
+from .control.model import SafeSet, UncertainModel
 
 
 def summary(log: LoopLog, safe_set: SafeSet, Q, R, x_ref) -> dict[str, float]:
@@ -39,15 +39,24 @@ def summary(log: LoopLog, safe_set: SafeSet, Q, R, x_ref) -> dict[str, float]:
 
 
 def write_report(
-    out: Path, log: LoopLog, safe_set: SafeSet, Q, R, x_ref, names, title: str, prior=None
+    out: Path,
+    log: LoopLog,
+    safe_set: SafeSet,
+    Q,
+    R,
+    x_ref,
+    names,
+    title: str,
+    prior: UncertainModel | None = None,
+    period: float = 0.1,
 ):
-    """Write plots and report.md into `out`; returns the summary rows. `prior`: the
-    prior's (eps_A, eps_B), drawn with the learned bounds."""
+    """Write plots and report.md into `out`; returns the summary rows. `prior`: the model
+    the controller started from, drawn with the learned bounds; `period`: s per step."""
     out.mkdir(parents=True, exist_ok=True)
     rows = summary(log, safe_set, Q, R, x_ref)
     _plot_states(out / "trajectory.png", log, safe_set, names)
     _plot_margins(out / "margins.png", log, safe_set)
-    _plot_eps(out / "eps.png", log, prior)
+    _plot_eps(out / "eps.png", log, prior, len(log.statuses) * period)
     _plot_times(out / "solve_times.png", log)
     keys = list(next(iter(rows.values())))
     lines = [
@@ -72,13 +81,24 @@ def write_report(
     return rows
 
 
-def _bounds_line(log: LoopLog, prior) -> str:
-    """The prior's model-error bounds and the last learned ones, as a sentence."""
-    text = f"Model-error bounds: prior eps_A {prior[0]:.4g}, eps_B {prior[1]:.4g}"
-    if not log.eps:
-        return text + "; none learned yet."
-    samples, eps_A, eps_B = log.eps[-1]
-    return text + f"; learned from {samples:.0f} samples eps_A {eps_A:.4g}, eps_B {eps_B:.4g}."
+def _bounds_line(log: LoopLog, prior: UncertainModel) -> str:
+    """The prior's model-error bounds per row, the models put to use and the last learned
+    bounds, as sentences."""
+    rows_A, rows_B = prior.row_errors
+    text = f"Model-error bounds per row (e_y, e_psi, e_v): prior {_rows(rows_A, rows_B)}"
+    for t, used_A, used_B in log.models:
+        text += f"; at {t:.0f} s, learned {_rows(used_A, used_B)}"
+    if not log.models:
+        text += "; no learned model tighter yet"
+    if log.eps:
+        samples, eps_A, eps_B = log.eps[-1]
+        text += f". Last fit: {samples:.0f} samples, eps_A {eps_A:.4g}, eps_B {eps_B:.4g}"
+    return text + "."
+
+
+def _rows(rows_A, rows_B) -> str:
+    fmt = ", ".join
+    return f"eps_A ({fmt(f'{v:.3g}' for v in rows_A)}), eps_B ({fmt(f'{v:.3g}' for v in rows_B)})"
 
 
 def _plot_states(path: Path, log: LoopLog, safe_set: SafeSet, names) -> None:
@@ -111,16 +131,33 @@ def _plot_margins(path: Path, log: LoopLog, safe_set: SafeSet) -> None:
     plt.close(fig)
 
 
-def _plot_eps(path: Path, log: LoopLog, prior) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
+def _plot_eps(path: Path, log: LoopLog, prior: UncertainModel | None, end: float) -> None:
+    """Left: the learned inf-norm bounds over samples, against the prior's. Right: per row,
+    the bounds of the model in use over time to `end` s (the prior's until a learned one is
+    tighter)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     if log.eps:
         samples, eps_A, eps_B = np.array(log.eps).T
-        lines = ax.loglog(samples, eps_A, "o-", label="eps_A")
-        lines += ax.loglog(samples, eps_B, "s-", label="eps_B")
-        for line, value in zip(lines, prior or (), strict=False):
-            ax.axhline(value, color=line.get_color(), ls="--", label=f"{line.get_label()} prior")
-        ax.legend()
-    ax.set(xlabel="samples", ylabel="error bound (inf-norm)", title="learned error bounds")
+        lines = left.loglog(samples, eps_A, "o-", label="eps_A")
+        lines += left.loglog(samples, eps_B, "s-", label="eps_B")
+        values = (prior.eps_A, prior.eps_B) if prior is not None else ()
+        for line, value in zip(lines, values, strict=False):
+            left.axhline(value, color=line.get_color(), ls="--", label=f"{line.get_label()} prior")
+        left.legend()
+    left.set(xlabel="samples", ylabel="error bound (inf-norm)", title="learned error bounds")
+    if prior is not None:
+        used = [(0.0, *prior.row_errors), *log.models]
+        times = [t for t, *_ in used] + [max(end, used[-1][0])]
+        for k, (name, style) in enumerate((("eps_A", "-"), ("eps_B", "--"))):
+            values = np.array([rows[k] for _, *rows in used])  # (models, n)
+            for i, row in enumerate(("e_y", "e_psi", "e_v")):
+                series = np.append(values[:, i], values[-1, i])
+                right.step(times, series, where="post", ls=style, color=f"C{i}",
+                           label=f"{name} row {row}")  # fmt: skip
+        right.set_yscale("log")
+        right.legend(fontsize=7)
+    right.set(xlabel="time (s)", ylabel="bound of the model in use", title="per row, in use")
+    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -175,3 +175,14 @@ def test_learner_keeps_the_prior_until_every_fold_has_data():
     X, U = _misspecified(29, seed=8)
     learner = _learner("held-out", X, U)
     assert learner.model() is INST.model and learner.last_learned is None
+
+
+def test_learner_keeps_the_prior_below_min_samples():
+    X, U = _misspecified(100, seed=8)  # 100 transitions
+    learner = ModelLearner(INST.model, 0.1, "wild-bootstrap", min_samples=100)
+    for x, u, x_next in zip(X[:-2], U[:-1], X[1:-1], strict=True):
+        learner.add(x, u, x_next)
+    assert learner.model() is INST.model and learner.last_learned is None
+    learner.add(X[-2], U[-1], X[-1])
+    learner.model()
+    assert learner.last_learned is not None

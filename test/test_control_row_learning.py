@@ -101,3 +101,20 @@ def test_model_message_carries_the_row_bounds():
     bad.eps_a_rows = np.zeros(2)
     with pytest.raises(ValueError, match="eps_a_rows: expected 3 values"):
         model_update.decode(bad)
+
+
+def test_a_merged_model_is_consistent_with_its_row_wise_prior():
+    """Rows kept from the prior are at distance 0; the consistency rule of model updates
+    compares row by row, so a learned row far inside a wide prior row passes, while the
+    same distance on a narrow row does not."""
+    prior = _prior([1.0, 1.0, 10.0])
+    learned_row = UncertainModel.row_wise(
+        prior.A + np.eye(3)[[2]].T @ [[0.3, 0, 0]], prior.B, [0.05, 0.05, 0.1],
+        [0.02, 0.02, 0.05], prior.sigma_w,
+    )  # fmt: skip
+    assert model_update.rejection(learned_row, prior) == ""
+    narrow = UncertainModel.row_wise(
+        prior.A + np.eye(3)[[0]].T @ [[0.3, 0, 0]], prior.B, [0.04, 0.05, 0.1],
+        [0.02, 0.02, 0.05], prior.sigma_w,
+    )  # fmt: skip
+    assert "row 0 of A" in model_update.rejection(narrow, prior)

@@ -15,4 +15,7 @@ def test_demo_runs_and_reports_zero_violations(tmp_path, capsys):
         assert (tmp_path / f"{plot}.png").stat().st_size > 1000
     assert any((tmp_path / "log").glob("*.mcap"))
     assert "report:" in capsys.readouterr().out
-    assert "Model-error bounds: prior eps_A 0.018, eps_B 0.0074; none learned yet." in report
+    assert (  # the demo starts from the physics prior (config/prior_physics.yaml)
+        "Model-error bounds per row (e_y, e_psi, e_v): prior eps_A (0.0314, 0.122, 0.183), "
+        "eps_B (0.00921, 0.0382, 0.144); no learned model tighter yet." in report
+    )

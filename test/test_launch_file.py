@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "car.launch.py"
 MAP = str(ROOT / "maps" / "cnn_preview.npz")
 PROCESS_ONLY = ("use_sim_time", "start_when_matched")
-ARGUMENTS = {"use_sim", "config", "track", "record", "rviz", "perception_map"}
+ARGUMENTS = {"use_sim", "config", "track", "prior", "record", "rviz", "perception_map"}
 
 
 def test_launch_file_declares_its_arguments():

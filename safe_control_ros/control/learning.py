@@ -36,6 +36,9 @@ class ModelLearner:
     ball) must explain all that follow, and sigma_w grows by the largest factor that needed
     (`held_out`).
 
+    Below `min_samples` transitions (at least folds * (n + m + 1)) the prior is kept: a
+    bootstrap needs enough data for the fit to resemble the plant.
+
     row_wise: the learned ball bounds each row of [dA dB] (`ErrorBounds.eps_A_rows`), and
     each row of the model is the prior's or the learned one, whichever is tighter
     (`tighter_rows`): the data can tighten the rows they inform while the others keep the
@@ -55,6 +58,7 @@ class ModelLearner:
         folds: int = 5,
         block: int = 10,
         row_wise: bool = False,
+        min_samples: int = 0,
     ) -> None:
         if bound not in BOUNDS:
             raise ValueError(f"bound: expected one of {BOUNDS}, got {bound!r}")
@@ -72,6 +76,9 @@ class ModelLearner:
         if row_wise and bound == "data-dependent":
             raise ValueError("row_wise: expected a bootstrap bound, got data-dependent")
         self.row_wise = row_wise
+        self.min_samples = max(
+            positive_int("min_samples", min_samples, 0), folds * (prior.n + prior.m + 1)
+        )
         self._data: list[np.ndarray] = []  # rows [x, u, x_next]
         self.last_bounds: ErrorBounds | None = None
         self.last_held_out: np.ndarray | None = None  # (n,) the factor sigma_w grew by
@@ -95,7 +102,7 @@ class ModelLearner:
     def model(self) -> UncertainModel:
         """The tighter of the prior and the learned uncertain model."""
         n, m = self.prior.n, self.prior.m
-        if self.samples < self.folds * (n + m + 1):
+        if self.samples < self.min_samples:
             return self.prior
         data = np.array(self._data)
         est, residual = self._least_squares(data)

@@ -33,6 +33,8 @@ class LoopLog:
     solve_times: list[float] = field(default_factory=list)  # s
     learning: list[bool] = field(default_factory=list)
     eps: list[tuple[int, float, float]] = field(default_factory=list)  # (samples, eps_A, eps_B)
+    # models put to use: (time s, eps_A per row (n,), eps_B per row (n,))
+    models: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 class SafeLearningLoop:

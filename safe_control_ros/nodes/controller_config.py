@@ -99,4 +99,5 @@ class EstimatorConfig(Parameters):
     validation_folds: int = param(5, 2, 100)  # windows of the held-out check of sigma_w
     # bounds per row of the model; each row the prior's or the learned one, the tighter
     row_wise: bool = param(False)
+    min_samples: int = param(300, 0, 10**6)  # transitions before a learned model may be used
     seed: int = param(0, 0)

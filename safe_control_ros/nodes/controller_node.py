@@ -625,7 +625,7 @@ class ControllerNode:
         self.diag_pub.publish(status)
 
     def _diagnose_model(self, t: float, level: int, message: str, model: UncertainModel) -> None:
-        values = {"eps_A": f"{model.eps_A:.4f}", "eps_B": f"{model.eps_B:.4f}"}
+        values = model_update.bound_values(model)
         status = msg.diagnostics(
             t, statuses.MODEL_STATUS, level, message, values, self.car.hardware_id
         )

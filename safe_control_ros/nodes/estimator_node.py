@@ -51,6 +51,7 @@ class EstimatorNode:
             folds=self.config.validation_folds,
             block=self.config.block,
             row_wise=self.config.row_wise,
+            min_samples=self.config.min_samples,
         )
         self.published = prior
         self.state_scale = np.asarray(self.car.state_scale)
@@ -97,6 +98,7 @@ class EstimatorNode:
             values |= {"eps_A": f"{bounds.eps_A:.4f}", "eps_B": f"{bounds.eps_B:.4f}"}
         learned, factor = self.learner.last_learned, self.learner.last_held_out
         if learned is not None:
+            values |= {k: v for k, v in model_update.bound_values(learned).items() if "rows" in k}
             values["sigma_w"] = np.array2string(np.asarray(learned.sigma_w), precision=4)
         if factor is not None:
             values["held_out_factor"] = np.array2string(factor, precision=3)

@@ -9,8 +9,8 @@ tighter and plausible. `rejection(new, trusted)` names the first rule it breaks:
 - unstable: spectral radius of A above max(1, the trusted A's) + the trusted eps_A;
 - ill-conditioned: the condition number of the controllability matrix [B, AB, A^2 B, ...]
   more than `CONDITION_GROWTH` times the trusted one's;
-- inconsistent: no system lies in both sets, ||A - A_trusted||_inf > eps_A + eps_A_trusted
-  (or the same for B), so one of the two bounds is wrong.
+- inconsistent: no system lies in both sets, a row of A - A_trusted has a 1-norm above the
+  sum of the two bounds on that row (or the same for B), so one of the two is wrong.
 
 The estimator applies the same rules before it publishes, the controller when it receives.
 """
@@ -80,16 +80,35 @@ def rejection(new: UncertainModel, trusted: UncertainModel) -> str:
             f"{CONDITION_GROWTH:g} x trusted {trusted_condition:.4g}"
         )
     for name, mine, theirs, eps, trusted_eps in (
-        ("A", new.A, trusted.A, new.eps_A, trusted.eps_A),
-        ("B", new.B, trusted.B, new.eps_B, trusted.eps_B),
+        ("A", new.A, trusted.A, new.row_errors[0], trusted.row_errors[0]),
+        ("B", new.B, trusted.B, new.row_errors[1], trusted.row_errors[1]),
     ):
-        distance = float(np.abs(mine - theirs).sum(axis=1).max())
-        if distance > eps + trusted_eps:
+        distance = np.abs(mine - theirs).sum(axis=1)  # per row, 1-norm
+        if np.any(distance > eps + trusted_eps):
+            i = int(np.argmax(distance - eps - trusted_eps))
             return (
-                f"inconsistent with the trusted model: ||{name} - {name}_trusted||_inf = "
-                f"{distance:.4g} > eps_{name} + trusted eps_{name} = {eps + trusted_eps:.4g}"
+                f"inconsistent with the trusted model: row {i} of {name} - {name}_trusted has "
+                f"1-norm {distance[i]:.4g} > eps_{name} + trusted eps_{name} on that row = "
+                f"{eps[i] + trusted_eps[i]:.4g}"
             )
     return ""
+
+
+def bound_values(model: UncertainModel) -> dict[str, str]:
+    """The model's bounds as /diagnostics values: eps_A, eps_B and their rows (e_y, e_psi,
+    e_v), space-separated."""
+    rows_A, rows_B = model.row_errors
+    return {
+        "eps_A": f"{model.eps_A:.4f}",
+        "eps_B": f"{model.eps_B:.4f}",
+        "eps_A_rows": " ".join(f"{v:.4f}" for v in rows_A),
+        "eps_B_rows": " ".join(f"{v:.4f}" for v in rows_B),
+    }
+
+
+def parse_rows(text: str) -> np.ndarray:
+    """The rows of a `bound_values` entry as an array (n,)."""
+    return np.array([float(v) for v in text.split()])
 
 
 def _spectral_radius(A: np.ndarray) -> float:
