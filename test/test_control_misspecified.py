@@ -41,8 +41,8 @@ def _misspecified(steps: int, seed: int, rho: float = 0.8) -> tuple[np.ndarray, 
 
 @pytest.fixture(scope="module")
 def long_run():
-    """The fit the plant's data converge to: least squares on 200,000 steps."""
-    X, U = _misspecified(200_000, seed=999)
+    """The fit the plant's data converge to: least squares on 100,000 steps."""
+    X, U = _misspecified(100_000, seed=999)
     return least_squares(X, U, ridge=1e-8)
 
 
@@ -56,7 +56,7 @@ def coverage(long_run):
         err = (inf_norm(est.A - long_run.A), inf_norm(est.B - long_run.B))
         for name, bounds in (
             ("wild", wild_bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, block=10, seed=seed)),
-            ("residual", bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, n_boot=100, seed=seed)),
+            ("residual", bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, n_boot=50, seed=seed)),
         ):
             hits[name] += err[0] <= bounds.eps_A and err[1] <= bounds.eps_B
     return {name: count / TRIALS for name, count in hits.items()}

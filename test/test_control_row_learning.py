@@ -29,7 +29,7 @@ def test_row_bounds_hold_every_row_jointly(collect, method):
         X, U, policy = collect(INST, 600, seed)
         est = least_squares(X, U, ridge=1e-3)
         if method == "bootstrap":
-            b = bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, policy, n_boot=100, seed=seed)
+            b = bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, policy, n_boot=50, seed=seed)
         else:
             b = wild_bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, block=1, seed=seed)
         rows_A = np.abs(est.A - INST.model.A).sum(axis=1)
@@ -99,7 +99,7 @@ def test_model_message_carries_the_row_bounds():
     assert scalar.eps_A_rows is None and scalar.eps_A == INST.model.eps_A
     bad = model_update.encode(1.0, prior)
     bad.eps_a_rows = np.zeros(2)
-    with pytest.raises(ValueError, match="eps_a_rows: expected 3 values"):
+    with pytest.raises(ValueError, match="eps_a_rows: expected 3 values, got 2"):
         model_update.decode(bad)
 
 

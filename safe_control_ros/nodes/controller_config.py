@@ -35,6 +35,10 @@ class ControllerConfig(Parameters):
     learning_duration: float = param(0.0, 0.0)  # s of excitation after start-up
     sigma_eta: tuple[float, ...] = param((0.02, 0.05), 0.0, size=2)  # rad, m/s^2
     x_ref: tuple[float, ...] = param((0.0, 0.0, 0.0), -10.0, 10.0, size=3)  # m, rad, m/s
+    # The reference is the first fraction f of x_ref (towards the lane centre) from which a
+    # plan is certified, for each model the controller builds: the bounds decide how close
+    # to x_ref the car drives. [1.0]: x_ref or no planner
+    reference_fractions: tuple[float, ...] = param((1.0,), 0.0, 1.0)
     seed: int = param(0, 0)  # excitation
     # m/s^2, rate of the speed reference when the car is slower than the safe set allows
     # (at start-up from rest or after a watchdog stop)

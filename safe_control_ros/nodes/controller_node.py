@@ -10,7 +10,12 @@ answered; none without a new one), /plan
 (nav_msgs/Path of the nominal plan in frame `lane`: x = arc length ahead, y = e_y), /tf
 base_link -> lane (the centre line's frame at the car, drawn straight) and /diagnostics
 (status "controller: planner": status, reason, solve time and status, tau, margins, the
-stop's margin; "controller: model": model updates; hardware_id car_model.hardware_id).
+stop's margin, the reference in use; "controller: model": model updates; hardware_id
+car_model.hardware_id).
+The reference is the first fraction of `x_ref` (`reference_fractions`, towards the lane
+centre) from which the model being built has a certified plan and, off the centre, a
+certified stop two steps on: chosen at start-up and again for every model adopted, so
+tighter bounds bring the car closer to x_ref.
 During the first `learning_duration` s it adds bounded excitation and plans for it.
 
 Every tick takes at most one new measurement. A /lane_state is used once, if it is
@@ -89,6 +94,7 @@ from ..control.model import SafeSet, UncertainModel
 from ..control.plan import Plan, Solution
 from ..control.receding import ControlStep, Planner, RecedingHorizon
 from ..control.sls import BudgetLadder
+from ..control.stop import next_set
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..sim.config import CarModelConfig
@@ -134,8 +140,9 @@ class DeadlinePlanner:
     one that returns after `deadline` s (wall clock) is "late" and loses its plan; `last`
     is the latest solution."""
 
-    def __init__(self, planner: Planner, deadline: float) -> None:
+    def __init__(self, planner: Planner, deadline: float, reference: np.ndarray) -> None:
         self.planner, self.deadline = planner, deadline
+        self.reference = reference  # (n,) the reference it was built for, controller coords
         self.last: Solution | None = None
 
     @property
@@ -173,7 +180,7 @@ class ControllerNode:
         self.instance = controller_instance(self.car, self.config.sigma_eta)
         self.state_scale = np.asarray(self.car.state_scale)
         self.input_scale = input_scale(self.car)
-        self.x_ref = np.asarray(self.config.x_ref) / self.state_scale
+        self.x_target = np.asarray(self.config.x_ref) / self.state_scale
         self.model = self.instance.model  # the trusted model
         self.learning = self.config.learning_duration > 0
         self.excitation = Excitation(self.instance.sigma_eta, self.config.seed)
@@ -195,6 +202,7 @@ class ControllerNode:
             eps_e=self.eps_e,
         )
         self.guard = self._guard(self.model)
+        self.x_ref = self.planner.reference  # the reference in use, controller coordinates
         self.lane: MeasuredState | None = None  # latest usable /lane_state
         self.lane_rejected = ""  # why the latest /lane_state was not used ('' if it was)
         self.input_box = safe_set(self.car).inputs.bounding_box  # (low, high): rad, m/s^2
@@ -260,18 +268,19 @@ class ControllerNode:
         eps_e = np.array([*self.config.measurement_bound, 0.0]) / scale
         return eps_e, np.array([*self.config.measurement_region, np.inf]) / scale
 
-    def _planner(self, model: UncertainModel, learning: bool) -> Planner:
+    def _planner(self, model: UncertainModel, learning: bool, x_ref: np.ndarray) -> Planner:
         """The robust SLS problem for `model` (output feedback for the perception error
         bound, if any; robust to the excitation while `learning`): the fast formulation
-        (response library built here, a small QP per step) or the generic reference; with
-        several budget_scales a ladder of them (eta chosen per solve)."""
+        (response library built here around the reference x_ref (n,), a small QP per step)
+        or the generic reference; with several budget_scales a ladder of them (eta chosen
+        per solve)."""
         inst = self.instance
         fast = self.config.formulation == "fast"
         options = {
             "sigma_eta": inst.sigma_eta if learning else 0.0,
             "tau": self.config.tau,
             "terminal_length": self.config.terminal_length,
-        } | ({"design_ref": self.x_ref} if fast else {})
+        } | ({"design_ref": x_ref} if fast else {})
         args = (model, inst.safe_set, inst.Q, inst.R, self.config.horizon, self.eps_e)
         ladder = [
             robust_output_feedback(*args, self.region, fast=fast, budget_scale=scale, **options)
@@ -286,16 +295,37 @@ class ControllerNode:
         return MeasurementGuard(test, hold_steps)
 
     def _problem(self, model: UncertainModel, learning: bool) -> DeadlinePlanner:
-        """`_planner(model, learning)` under the deadline, after a first solve from the
-        reference (compiles the problem); ValueError if it finds no plan."""
-        try:
-            planner = self._planner(model, learning)
-            sol = planner.solve(self.x_ref, self.x_ref)
-        except Exception as err:  # whatever the model does to the build: no planner
-            raise ValueError(f"planner build failed: {err!r}") from None
-        if sol.plan is None:
-            raise ValueError(f"no plan from the reference x_ref: {sol.status} {sol.message}")
-        return DeadlinePlanner(planner, self.config.deadline)
+        """`_planner(model, learning, x_ref)` under the deadline for the first reference
+        x_ref = f x_ref_config (f in reference_fractions) with a plan from it (the first
+        solve compiles the problem) and, off the lane centre, a certified stop from wherever its
+        first two inputs may take the car (`_stop_margin`: closer references stop and
+        restart the car on the simulated one); ValueError if none qualifies."""
+        failures = []
+        for fraction in self.config.reference_fractions:
+            x_ref = fraction * self.x_target
+            try:
+                planner = self._planner(model, learning, x_ref)
+                sol = planner.solve(x_ref, x_ref)
+            except Exception as err:  # whatever the model does to the build: no planner
+                raise ValueError(f"planner build failed: {err!r}") from None
+            if sol.plan is None:
+                failures.append(f"{fraction:g}: {sol.status} {sol.message}")
+                continue
+            margin = self._stop_margin(model, sol.plan) if np.any(x_ref) else 0.0
+            if margin >= 0:
+                return DeadlinePlanner(planner, self.config.deadline, x_ref)
+            failures.append(f"{fraction:g}: no certified stop two steps on ({margin:.3g})")
+        tried = "; ".join(failures)
+        raise ValueError(f"no plan from the reference (fraction of x_ref: {tried})")
+
+    def _stop_margin(self, model: UncertainModel, plan: Plan) -> float:
+        """The margin of the certified stop from where `plan` may take the car in two steps
+        from its start (the reference): its first inputs, every model error and disturbance,
+        and the measurement error. >= 0: the car can stop from there."""
+        center, radius = plan.z[0], self.eps_e
+        for t in range(min(2, plan.horizon)):
+            center, radius = next_set(model, center, radius, plan.v[t])
+        return blind_stop(self.car, model).certify(center, radius, self.car.speed).margin
 
     def now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
@@ -452,7 +482,7 @@ class ControllerNode:
                 else:
                     self.log.error(f"{why}: planner kept: {result}")
                 continue
-            self.model, self.planner = model, result
+            self.model, self.planner, self.x_ref = model, result, result.reference
             self.controller.set_problem(result)
             self.controller.stop_manoeuvre = blind_stop(self.car, model)
             if why == "model":
@@ -600,6 +630,7 @@ class ControllerNode:
                 "state_s": f"{state.s:.6f}",
                 "state_age_ms": f"{1e3 * (t - state.time):.2f}",
                 "speed_reference": f"{self.car.speed + speed_offset:.3f}",
+                "x_ref": " ".join(f"{v:.4f}" for v in self.x_ref * self.state_scale),
             }
         if step is not None:
             last = self.planner.last

@@ -22,7 +22,8 @@ import numpy as np
 from ..control.model import UncertainModel
 from ..runtime import messages as msg
 
-SIZES = {"a": 9, "b": 6, "sigma_w": 3}  # entries of the message's arrays (3 states, 2 inputs)
+# entries of the message's arrays (3 states, 2 inputs)
+SIZES = {"a": 9, "b": 6, "sigma_w": 3, "eps_a_rows": 3, "eps_b_rows": 3}
 CONDITION_GROWTH = 10.0
 
 
@@ -35,13 +36,10 @@ def encode(t: float, model: UncertainModel) -> msg.UncertainModel:
         eps_a=float(model.eps_A),
         eps_b=float(model.eps_B),
         sigma_w=np.asarray(model.sigma_w, dtype=float),
-        eps_a_rows=_rows_or_empty(model.eps_A_rows),
-        eps_b_rows=_rows_or_empty(model.eps_B_rows),
+        eps_a_rows=np.asarray(model.row_errors[0], dtype=float),
+        eps_b_rows=np.asarray(model.row_errors[1], dtype=float),
+        row_wise=model.eps_A_rows is not None,
     )
-
-
-def _rows_or_empty(rows: np.ndarray | None) -> np.ndarray:
-    return np.zeros(0) if rows is None else np.asarray(rows, dtype=float)
 
 
 def decode(message: msg.UncertainModel) -> UncertainModel:
@@ -52,12 +50,9 @@ def decode(message: msg.UncertainModel) -> UncertainModel:
         if arrays[name].shape != (size,):
             raise ValueError(f"{name}: expected {size} values, got {arrays[name].size}")
     A, B = arrays["a"].reshape(3, 3), arrays["b"].reshape(3, 2)
-    rows = [np.asarray(r, dtype=float) for r in (message.eps_a_rows, message.eps_b_rows)]
-    if all(r.size == 0 for r in rows):
+    if not message.row_wise:
         return UncertainModel(A, B, message.eps_a, message.eps_b, arrays["sigma_w"])
-    for name, r in zip(("eps_a_rows", "eps_b_rows"), rows, strict=True):
-        if r.shape != (3,):
-            raise ValueError(f"{name}: expected 3 values (or both empty), got {r.size}")
+    rows = (arrays["eps_a_rows"], arrays["eps_b_rows"])
     return UncertainModel(A, B, message.eps_a, message.eps_b, arrays["sigma_w"], *rows)
 
 

@@ -1,0 +1,87 @@
+"""The controller chooses its reference from what the bounds certify
+(`controller.reference_fractions`): the first fraction of x_ref with a certified plan, at
+start-up and for every model it adopts. In-process, lockstep, on the simulated car."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from safe_control_ros.launcher import CONFIG, build, parameters
+from safe_control_ros.nodes import model_update
+from safe_control_ros.nodes.statuses import PLANNER_STATUS
+from safe_control_ros.runtime import messages as msg
+from safe_control_ros.sim.config import CarModelConfig
+from safe_control_ros.sim.lane_model import controller_instance
+
+TARGET = [0.2, 0.0, 0.0]  # m: 0.2 m left of the centre line, the edge is at 0.25 m
+FRACTIONS = [1.0, 0.8, 0.6, 0.4, 0.2, 0.0]
+
+
+def _graph(prior: str):
+    params = parameters(CONFIG / "car.yaml", "oval", prior)
+    params["controller"] |= {"x_ref": TARGET, "reference_fractions": FRACTIONS}
+    return build(params)
+
+
+def _references(diagnostics) -> list[np.ndarray]:
+    return [
+        np.array([float(v) for v in kv.value.split()])
+        for d in diagnostics
+        for s in d.status
+        if s.name == PLANNER_STATUS
+        for kv in s.values
+        if kv.key == "x_ref"
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize(("prior", "offset"), [("", 0.08), ("physics", 0.0)])
+def test_the_reference_is_as_close_to_x_ref_as_the_prior_certifies(prior, offset):
+    """car.yaml's calibrated prior certifies 0.08 m of the 0.2 m asked for (0.12 m and more
+    stop and restart the car), the coarser physics prior only the lane centre; the car
+    drives there, every step planned."""
+    runtime, jobs = _graph(prior)
+    diagnostics: list = []
+    runtime.create_node("probe").create_subscription(
+        msg.DiagnosticArray, "/diagnostics", diagnostics.append
+    )
+    runtime.spin_until(10.0)
+    jobs["sim"].destroy()
+    controller = jobs["controller"]
+    np.testing.assert_allclose(controller.x_ref * controller.state_scale, [offset, 0, 0])
+    references = _references(diagnostics)
+    np.testing.assert_allclose(references[-1], [offset, 0.0, 0.0], atol=1e-4)
+    statuses = {s.message for d in diagnostics for s in d.status if s.name == PLANNER_STATUS}
+    assert statuses == {"optimal"}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_tighter_model_moves_the_reference_towards_x_ref():
+    """From the physics prior (the centre), a /model with car.yaml's calibrated centre and
+    bounds (and the physics prior's smaller disturbance bound) is adopted and brings the
+    car to 0.12 m. There the certified stop is not always certified: a third of the steps
+    stop or fall back, and the car restarts (a known limit of the two-step criterion)."""
+    runtime, jobs = _graph("physics")
+    controller = jobs["controller"]
+    calibrated = controller_instance(CarModelConfig.from_yaml(CONFIG / "car.yaml")).model
+    tighter = dataclasses.replace(calibrated, sigma_w=controller.model.sigma_w)
+    assert model_update.rejection(tighter, controller.model) == ""
+    source = runtime.create_node("source").create_publisher(msg.UncertainModel, "/model")
+    lanes: list = []
+    diagnostics: list = []
+    probe = runtime.create_node("probe")
+    probe.create_subscription(msg.LaneState, "/lane_state", lanes.append)
+    probe.create_subscription(msg.DiagnosticArray, "/diagnostics", diagnostics.append)
+    runtime.spin_until(10.0)
+    np.testing.assert_allclose(controller.x_ref * controller.state_scale, [0.0, 0, 0])
+    source.publish(model_update.encode(10.0, tighter))
+    runtime.spin_until(22.0)
+    jobs["sim"].destroy()
+    assert controller.model is not controller.instance.model
+    np.testing.assert_allclose(controller.x_ref * controller.state_scale, [0.12, 0, 0])
+    e_y = np.array([msg.lane_values(m)[1] for m in lanes])
+    assert np.abs(e_y).max() <= controller.car.e_y_max
+    assert np.mean(e_y[-50:]) > 0.09  # the car drives near the new reference
+    statuses = [s.message for d in diagnostics for s in d.status if s.name == PLANNER_STATUS]
+    assert statuses[-150:].count("optimal") >= 100  # measured 2/3; the rest stop and restart
