@@ -17,6 +17,7 @@ from safe_control_ros.control.sysid import least_squares
 DELTA = 0.1
 TRIALS = 150
 MC_TOL = 0.06  # 2.4 standard deviations of a proportion 0.9 over 150 trials
+RESIDUAL_TRIALS = 60  # its coverage (0.6) is 4 standard deviations below 0.84 at 60
 INST = lane_keeping(sigma_w=0.005)
 
 
@@ -48,18 +49,21 @@ def long_run():
 
 @pytest.fixture(scope="module")
 def coverage(long_run):
-    """Fraction of TRIALS runs of 1,000 steps whose ball holds the long-run fit, per bound."""
+    """Fraction of runs of 1,000 steps whose ball holds the long-run fit, per bound (block
+    10 for the wild bootstrap)."""
     hits = {"wild": 0, "residual": 0}
     for seed in range(TRIALS):
         X, U = _misspecified(1000, seed)
         est = least_squares(X, U, ridge=1e-3)
         err = (inf_norm(est.A - long_run.A), inf_norm(est.B - long_run.B))
-        for name, bounds in (
-            ("wild", wild_bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, block=10, seed=seed)),
-            ("residual", bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, n_boot=50, seed=seed)),
-        ):
-            hits[name] += err[0] <= bounds.eps_A and err[1] <= bounds.eps_B
-    return {name: count / TRIALS for name, count in hits.items()}
+        bounds = {"wild": wild_bootstrap_bounds(est, X[:-1], U, X[1:], DELTA, seed=seed)}
+        if seed < RESIDUAL_TRIALS:
+            bounds["residual"] = bootstrap_bounds(
+                est, X[:-1], U, X[1:], DELTA, n_boot=50, seed=seed
+            )
+        for name, b in bounds.items():
+            hits[name] += err[0] <= b.eps_A and err[1] <= b.eps_B
+    return {"wild": hits["wild"] / TRIALS, "residual": hits["residual"] / RESIDUAL_TRIALS}
 
 
 def test_wild_bootstrap_covers_the_long_run_fit(coverage):

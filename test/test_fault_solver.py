@@ -115,10 +115,10 @@ def faulty_controller(faults: dict[int, str]) -> type[ControllerNode]:
     solve takes 1.5 deadlines)."""
 
     class FaultyController(ControllerNode):
-        def _planner(self, model, learning):
+        def _planner(self, model, learning, x_ref):
             tick = lambda: round(self.now() / self.config.control_period)  # noqa: E731
             delay = 1.5 * self.config.deadline
-            return FaultyPlanner(super()._planner(model, learning), faults, tick, delay)
+            return FaultyPlanner(super()._planner(model, learning, x_ref), faults, tick, delay)
 
     return FaultyController
 

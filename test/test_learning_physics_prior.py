@@ -1,7 +1,7 @@
 """The demo's starting point: the physics prior (config/prior_physics.yaml) on the
 simulated car, in the in-process graph. It plans with half the model-error budget (a
 smaller operating region), drives without leaving the safe set while it learns, and the
-data make a row of the model tighter than the prior within 60 s."""
+data make a row of the model tighter than the prior within 45 s."""
 
 import numpy as np
 import pytest
@@ -42,7 +42,7 @@ def test_only_a_smaller_operating_region_is_certified_from_the_physics_prior(bud
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_learning_tightens_the_physics_prior_within_60_s_without_violations():
+def test_learning_tightens_the_physics_prior_within_45_s_without_violations():
     params = {node: dict(values) for node, values in PARAMS.items()}
     params["controller"] |= {"learning_duration": 60.0}
     runtime, jobs = build(params)
@@ -50,7 +50,7 @@ def test_learning_tightens_the_physics_prior_within_60_s_without_violations():
     probe = runtime.create_node("probe")
     probe.create_subscription(msg.LaneState, "/lane_state", seen["lane"].append)
     probe.create_subscription(msg.DiagnosticArray, "/diagnostics", seen["diag"].append)
-    runtime.spin_until(60.0)
+    runtime.spin_until(45.0)  # the first tighter model is in use at 40 s
     jobs["sim"].destroy()
     lanes = np.array([msg.lane_values(m)[1:4] for m in seen["lane"]])
     car = jobs["controller"].car
