@@ -30,12 +30,20 @@ def summary(log: LoopLog, safe_set: SafeSet, Q, R, x_ref) -> dict[str, float]:
             "steps": int(mask.sum()),
             "violations": safe_set.violations(x, u),
             "cost per step": float(np.mean(stage_costs(x - x_ref, u, Q, R))),
+            "safe-set use": float(np.max(usage(safe_set, x))),
             "solve ms p50": float(np.percentile(times[mask], 50)),
             "solve ms p95": float(np.percentile(times[mask], 95)),
             "steps without a new plan": int(np.sum(statuses[mask] != "optimal")),
             "stop steps": int(np.sum(np.isin(statuses[mask], ("stop", "emergency")))),
         }
     return rows
+
+
+def usage(safe_set: SafeSet, states: np.ndarray) -> np.ndarray:
+    """(T,) the share of the safe set each state (T, n) uses: the largest (H x)_i / h_i over
+    the state constraints (0 at the origin, 1 on the boundary; h > 0)."""
+    P = safe_set.state
+    return np.max(P.H @ np.asarray(states).T / P.h[:, None], axis=0)
 
 
 def write_report(
@@ -54,10 +62,12 @@ def write_report(
     the controller started from, drawn with the learned bounds; `period`: s per step."""
     out.mkdir(parents=True, exist_ok=True)
     rows = summary(log, safe_set, Q, R, x_ref)
+    states, inputs = np.array(log.states[1:]), np.array(log.inputs)
     _plot_states(out / "trajectory.png", log, safe_set, names)
     _plot_margins(out / "margins.png", log, safe_set)
     _plot_eps(out / "eps.png", log, prior, len(log.statuses) * period)
     _plot_times(out / "solve_times.png", log)
+    _plot_task(out / "task.png", log, safe_set, stage_costs(states - x_ref, inputs, Q, R), period)
     keys = list(next(iter(rows.values())))
     lines = [
         f"# {title}",
@@ -74,6 +84,7 @@ def write_report(
         "![trajectory](trajectory.png)",
         "![margins](margins.png)",
         "![eps](eps.png)",
+        "![task](task.png)",
         "![solve times](solve_times.png)",
         "",
     ]
@@ -158,6 +169,29 @@ def _plot_eps(path: Path, log: LoopLog, prior: UncertainModel | None, end: float
         right.legend(fontsize=7)
     right.set(xlabel="time (s)", ylabel="bound of the model in use", title="per row, in use")
     fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _plot_task(
+    path: Path, log: LoopLog, safe_set: SafeSet, costs: np.ndarray, period: float
+) -> None:
+    """Cost per step and the safe set's use over time: mean and largest per 10 s window."""
+    states = np.array(log.states[1:])
+    window = max(1, round(10.0 / period))
+    T = len(costs) // window * window
+    times = period * window * (np.arange(T // window) + 0.5)
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 5))
+    top.plot(times, costs[:T].reshape(-1, window).mean(axis=1), "o-")
+    top.set(ylabel="cost per step (mean)", title="task cost and safe-set use per 10 s")
+    share = usage(safe_set, states[:T]).reshape(-1, window)
+    bottom.plot(times, share.max(axis=1), "o-", label="largest")
+    bottom.plot(times, share.mean(axis=1), "s-", label="mean")
+    bottom.axhline(1.0, color="r", ls="--")
+    bottom.set(xlabel="time (s)", ylabel="share of the safe set", ylim=(0, 1.05))
+    bottom.legend()
+    for ax in (top, bottom):
+        ax.axvline(period * np.sum(log.learning), color="k", lw=0.8, alpha=0.5)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -12,7 +12,7 @@ from .checks import as_vector, bound_vector
 from .excitation import Excitation
 from .model import SafeSet, UncertainModel
 from .plan import Certificate, Plan, Solution
-from .stop import BlindStop, StopCertificate, next_set
+from .stop import BlindStop, StopCertificate, TrustedStops, next_set
 
 STATUSES = ("optimal", "fallback", "hold", "stop", "emergency")
 
@@ -71,7 +71,7 @@ class RecedingHorizon:
         problem: Planner,
         emergency_input=None,
         excitation: Excitation | None = None,
-        stop: BlindStop | None = None,
+        stop: BlindStop | TrustedStops | None = None,
         eps_e=None,
     ) -> None:
         self.problem = problem

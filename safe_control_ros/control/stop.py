@@ -157,6 +157,26 @@ class BlindStop:
         return float(np.min(self.b - self.F @ z - np.abs(self.F) @ rho, initial=np.inf))
 
 
+class TrustedStops:
+    """The same stop certified under each of several models that are all trusted to hold
+    (the prior and a learned model consistent with it): the truth lies in every ball, so
+    the stop is as safe as its best certificate. A learned centre fitted near the lane
+    centre can extrapolate badly to full braking; the prior's ball still certifies it."""
+
+    def __init__(self, stops: list[BlindStop]) -> None:
+        if not stops or any(s.braking != stops[0].braking for s in stops):
+            raise ValueError("stops: expected at least one stop, all with the same braking")
+        if any(not np.array_equal(s.u_stop, stops[0].u_stop) for s in stops):
+            raise ValueError("stops: expected the same u_stop for every stop")
+        self.stops = stops
+        self.u_stop, self.braking = stops[0].u_stop, stops[0].braking
+
+    def certify(self, center, radius, speed_reference: float) -> StopCertificate:
+        """The certificate with the largest margin (BlindStop.certify's arguments)."""
+        certificates = (s.certify(center, radius, speed_reference) for s in self.stops)
+        return max(certificates, key=lambda c: c.margin)
+
+
 def next_set(model: UncertainModel, center, radius, u) -> tuple[np.ndarray, np.ndarray]:
     """Center and radius (n,) of a box holding x+ = (A + dA) x + (B + dB) u + w for every x
     with |x - center| <= radius (n,), input u (m,) and every model error and disturbance."""

@@ -99,11 +99,11 @@ from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
 from ..sim.config import CarModelConfig
 from ..sim.lane_model import (
-    blind_stop,
     controller_instance,
     input_scale,
     safe_set,
     steering_feedforward,
+    trusted_stop,
 )
 from . import model_update, statuses
 from .builds import Builds
@@ -198,7 +198,7 @@ class ControllerNode:
         self.controller = RecedingHorizon(
             self.planner,
             excitation=self.excitation if self.learning else None,
-            stop=blind_stop(self.car, self.model),
+            stop=trusted_stop(self.car, self.model),
             eps_e=self.eps_e,
         )
         self.guard = self._guard(self.model)
@@ -325,7 +325,7 @@ class ControllerNode:
         center, radius = plan.z[0], self.eps_e
         for t in range(min(2, plan.horizon)):
             center, radius = next_set(model, center, radius, plan.v[t])
-        return blind_stop(self.car, model).certify(center, radius, self.car.speed).margin
+        return trusted_stop(self.car, model).certify(center, radius, self.car.speed).margin
 
     def now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
@@ -484,7 +484,7 @@ class ControllerNode:
                 continue
             self.model, self.planner, self.x_ref = model, result, result.reference
             self.controller.set_problem(result)
-            self.controller.stop_manoeuvre = blind_stop(self.car, model)
+            self.controller.stop_manoeuvre = trusted_stop(self.car, model)
             if why == "model":
                 self.mismatch = ""  # the new model explains the recorded transitions
                 self.log.info(f"model: eps_A {model.eps_A:.4f}, eps_B {model.eps_B:.4f}")

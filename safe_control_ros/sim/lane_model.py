@@ -35,7 +35,7 @@ from ..control.instances import Instance, normalized
 from ..control.lqr import lqr
 from ..control.model import SafeSet, UncertainModel
 from ..control.polytope import Polytope
-from ..control.stop import BlindStop, Braking
+from ..control.stop import BlindStop, Braking, TrustedStops
 from .config import CarModelConfig
 
 
@@ -141,3 +141,9 @@ def blind_stop(config: CarModelConfig, model: UncertainModel | None = None) -> B
     braking = Braking(config.speed, config.sample_time, *config.brake_decel)
     u_stop = np.array([0.0, config.accel_min]) / input_scale(config)
     return BlindStop(model or inst.model, inst.safe_set, braking, u_stop, config.state_scale[2])
+
+
+def trusted_stop(config: CarModelConfig, model: UncertainModel) -> TrustedStops:
+    """The certified stop under `model` (controller coordinates) or under the car's prior,
+    whichever certifies it more (a model adopted is consistent with the prior: both hold)."""
+    return TrustedStops([blind_stop(config, model), blind_stop(config)])
