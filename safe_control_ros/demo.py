@@ -2,7 +2,7 @@
 plots, a summary table and an MCAP log (out/demo/log), and prints progress. No ROS 2
 needed (in-process runtime).
 
-    safe-control-demo [--out out/demo] [--duration 120] [--learning 60] [--track oval]
+    safe-control-demo [--out out/demo] [--duration 300] [--learning 240] [--track oval]
         [--prior physics]
 """
 
@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/demo"))
     parser.add_argument("--config", type=Path, default=CONFIG / "car.yaml")
     parser.add_argument("--track", default="oval")
-    parser.add_argument("--duration", type=float, default=120.0, help="simulated s")
-    parser.add_argument("--learning", type=float, default=60.0, help="s with excitation")
+    parser.add_argument("--duration", type=float, default=300.0, help="simulated s")
+    parser.add_argument("--learning", type=float, default=240.0, help="s with excitation")
     parser.add_argument(
         "--prior", default="physics", help="config/prior_<name>.yaml on top ('': car.yaml's)"
     )
