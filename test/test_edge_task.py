@@ -1,4 +1,4 @@
-"""The lane-edge task (sim.edge_task) on the simulated car, 30 s per controller: from the
+"""The lane-edge task (edge_task) on the simulated car, 30 s per controller: from the
 physics prior the learning controller keeps the lane with a plan at every step, at the
 offset its bounds certify (the centre); the certainty-equivalent controller, on a model
 learned from the car's data, drives at the edge and leaves the lane."""
@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 from test_trusted_stop import LEARNED
 
+from safe_control_ros import edge_task
 from safe_control_ros.control.model import UncertainModel
-from safe_control_ros.launcher import CONFIG
-from safe_control_ros.sim import edge_task
-from safe_control_ros.sim.config import CarModelConfig
-from safe_control_ros.sim.edge_task import (
+from safe_control_ros.edge_task import (
     TaskRun,
     graph_params,
     run_certainty_equivalent,
     run_graph,
 )
+from safe_control_ros.launcher import CONFIG
+from safe_control_ros.sim.config import CarModelConfig
 
 OFFSET = 0.24  # m, 1 cm inside the lane's e_y_max
 CAR = CarModelConfig.from_yaml(CONFIG / "car.yaml")

@@ -12,7 +12,7 @@ steps without a new plan. Controllers (the robust ones in the in-process launch 
 - "certainty-equivalent": nominal MPC on the last learned model's centre towards the
   offset itself, on the same car and gusts, without a certificate or a stop.
 
-    python -m safe_control_ros.sim.edge_task [--duration 300] [--offset 0.24]
+    python -m safe_control_ros.edge_task [--duration 300] [--offset 0.24]
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..control.lqr import lqr
-from ..control.measurement import certainty_equivalent
-from ..control.model import UncertainModel
-from ..launcher import CONFIG, build, parameters
-from ..runtime import messages as msg
-from .config import CarModelConfig, SimConfig
-from .lane_model import controller_instance, input_scale
-from .lane_plant import LanePlant
-from .world import CarWorld
+from .control.lqr import lqr
+from .control.measurement import certainty_equivalent
+from .control.model import UncertainModel
+from .launcher import CONFIG, build, parameters
+from .runtime import messages as msg
+from .sim.config import CarModelConfig, SimConfig
+from .sim.lane_model import controller_instance, input_scale
+from .sim.lane_plant import LanePlant
+from .sim.world import CarWorld
 
-FRACTIONS = tuple(np.round(np.linspace(1.0, 0.0, 26), 2))  # x_ref in steps of 4%
+FRACTIONS = tuple(np.round(np.linspace(1.0, 0.0, 11), 1))  # x_ref in steps of 10%
 WINDOW = 30.0  # s per cost window
 
 
