@@ -229,3 +229,30 @@ def test_a_non_finite_command_becomes_the_stop_input():
     command, note = controller._into_box(np.array([0.1, -1.0]))
     np.testing.assert_array_equal(command, [0.1, -1.0])
     assert note == ""
+
+
+class LateController(ControllerNode):
+    """Sends every command 0.12 s after the stamp of the state it answers (a busy host, a
+    slow network): its clock runs that much ahead of the states."""
+
+    def now(self) -> float:
+        return super().now() + 0.12
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize(
+    ("controller_class", "on_time"), [(ControllerNode, True), (LateController, False)]
+)
+def test_a_late_answer_drives_but_enters_no_transition(controller_class, on_time):
+    """A command sent more than a period after its state acted on a later step: the
+    car drives on it, but neither the estimator (/controller/input) nor the consistency
+    test pairs it with that state."""
+    inputs: list[Inputs] = []
+    controller, probe = drive(
+        controller_class, 6.0, between=lambda rt: inputs.append(Inputs(rt.create_node("in")))
+    )
+    assert {message for _, message, _ in probe.controller().values()} == {"optimal"}
+    assert violations(np.array(probe.lanes)) == 0
+    assert (len(inputs[0].rows) >= 50) == on_time
+    assert (len(controller.window) >= 40) == on_time
+    assert on_time or (not inputs[0].rows and not controller.window)

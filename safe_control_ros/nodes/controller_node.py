@@ -36,8 +36,9 @@ ball. A new plan resumes driving as soon as one is found and leaves a certified 
 
 Model mismatch (`consistency_window`, `consistency_period`). The transitions (measured
 state, applied input, next measured state) of the last `consistency_window` s of normal
-driving (usable measurements, no stop, no speed ramp) must be explained by one system in
-the trusted model's ball with disturbances within sigma_w (control.consistency: a linear
+driving (usable measurements, no stop, no speed ramp, the input sent within a control
+period of the state's stamp) must be explained by one system in the trusted
+model's ball with disturbances within sigma_w (control.consistency: a linear
 program per state coordinate, off the control path every `consistency_period` s). If they
 cannot be, the certificates do not hold for this car: the certified stop (status "stop",
 level ERROR, reason "model mismatch: ..."; "controller: model" at ERROR) until a /model is
@@ -531,7 +532,10 @@ class ControllerNode:
         self.drive_pub.publish(msg.ackermann(t, steering, accel, speed))
         yaw_rate = speed * math.tan(steering) / self.car.wheelbase
         self.twist_pub.publish(msg.twist_stamped(t, "base_link", speed, yaw_rate))
-        if fresh:  # the input that answered this lane state (the estimator pairs them)
+        # the input that answered this lane state (the estimator pairs them), if it went out
+        # within the state's step: a later one (a busy host, a slow network) acted on none
+        # of it and would enter a transition it did not drive
+        if fresh and self.now() - state.time < self.config.control_period:
             self.input_pub.publish(msg.control_input(state.time, command / self.input_scale))
             driving = y is not None and self.guard.missed == 0 and step.status in DRIVING
             self._record(state.time, y if driving and offset == accel_ff == 0.0 else None, command)
