@@ -1,9 +1,10 @@
-"""The demo: the PyBullet car learns safely, then drives on the learned model; writes
-plots, a summary table and an MCAP log (out/demo/log), and prints progress. No ROS 2
-needed (in-process runtime).
+"""The demo: the PyBullet car learns safely while it drives the lane-edge task (as close
+to `--offset` m left of the centre line as its bounds certify, `edge_task`), then drives
+on the learned model; writes plots, a summary table and an MCAP log (out/demo/log), and
+prints progress. No ROS 2 needed (in-process runtime).
 
-    safe-control-demo [--out out/demo] [--duration 300] [--learning 240] [--track oval]
-        [--prior physics]
+    safe-control-demo [--out out/demo] [--duration 300] [--learning 240] [--offset 0.24]
+        [--track oval] [--prior physics]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .edge_task import task_controller
 from .launcher import CONFIG, RECORDED, build, parameters
 from .monitor import Monitor
 from .report import write_report
@@ -32,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--track", default="oval")
     parser.add_argument("--duration", type=float, default=300.0, help="simulated s")
     parser.add_argument("--learning", type=float, default=240.0, help="s with excitation")
+    parser.add_argument("--offset", type=float, default=0.24, help="m, target e_y (0: centre)")
     parser.add_argument(
         "--prior", default="physics", help="config/prior_<name>.yaml on top ('': car.yaml's)"
     )
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore", UserWarning)  # cvxpy's solver-accuracy notes
 
     params = parameters(args.config, args.track, args.prior)
-    params["controller"] |= {"learning_duration": args.learning}
+    params["controller"] |= task_controller(args.offset, args.learning)
     runtime, jobs = build(params)
     car = jobs["controller"].car
     monitor = Monitor(runtime.create_node("monitor"), car)

@@ -52,17 +52,22 @@ class TaskRun:
     model: UncertainModel | None
 
 
-def graph_params(offset: float, prior: str, learning: float, model: dict | None = None):
-    """Launch-graph parameters for the task: x_ref [offset, 0, 0] tried at FRACTIONS,
-    `prior` layered on car.yaml, `learning` s of excitation, car_model values `model`
-    replacing the prior's (and no consistency test: a model without error explains no
-    data exactly)."""
-    params = parameters(CONFIG / "car.yaml", "oval", prior)
-    params["controller"] |= {
+def task_controller(offset: float, learning: float) -> dict:
+    """Controller parameters of the task: x_ref [offset (m), 0, 0] tried at FRACTIONS and
+    `learning` s of excitation."""
+    return {
         "x_ref": [offset, 0.0, 0.0],
         "reference_fractions": list(FRACTIONS),
         "learning_duration": learning,
     }
+
+
+def graph_params(offset: float, prior: str, learning: float, model: dict | None = None):
+    """Launch-graph parameters for the task (`task_controller`) with `prior` layered on
+    car.yaml, car_model values `model` replacing the prior's (and no consistency test: a
+    model without error explains no data exactly)."""
+    params = parameters(CONFIG / "car.yaml", "oval", prior)
+    params["controller"] |= task_controller(offset, learning)
     if model is not None:
         params["/**"] |= {f"car_model.{k}": v for k, v in model.items()}
         params["controller"]["consistency_window"] = 0.0

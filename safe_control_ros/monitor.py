@@ -34,6 +34,7 @@ class Monitor:
                 self.log.statuses.append(status.message)
                 self.log.solve_times.append(float(values["solve_time_ms"]) * 1e-3)
                 self.log.learning.append(values["learning"] == "True")
+                self.log.references.append(parse_rows(values["x_ref"]))
             elif status.name == statuses.FIT_STATUS and "eps_A" in values:
                 entry = (int(values["samples"]), float(values["eps_A"]), float(values["eps_B"]))
                 self.log.eps.append(entry)
@@ -53,4 +54,5 @@ class Monitor:
             learning=log.learning[:k],
             eps=log.eps,
             models=log.models,
+            references=log.references[:k],
         )

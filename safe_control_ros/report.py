@@ -67,7 +67,8 @@ def write_report(
     _plot_margins(out / "margins.png", log, safe_set)
     _plot_eps(out / "eps.png", log, prior, len(log.statuses) * period)
     _plot_times(out / "solve_times.png", log)
-    _plot_task(out / "task.png", log, safe_set, stage_costs(states - x_ref, inputs, Q, R), period)
+    costs = stage_costs(states - x_ref, inputs, Q, R)
+    _plot_task(out / "task.png", log, safe_set, costs, x_ref, period)
     keys = list(next(iter(rows.values())))
     lines = [
         f"# {title}",
@@ -79,6 +80,7 @@ def write_report(
         cells = [f"{row[k]:.3g}" if isinstance(row[k], float) else str(row[k]) for k in keys]
         lines.append(f"| {phase} | " + " | ".join(cells) + " |")
     lines += ["", _bounds_line(log, prior)] if prior is not None else []
+    lines += ["", _reference_line(log, period)] if log.references else []
     lines += [
         "",
         "![trajectory](trajectory.png)",
@@ -105,6 +107,14 @@ def _bounds_line(log: LoopLog, prior: UncertainModel) -> str:
         samples, eps_A, eps_B = log.eps[-1]
         text += f". Last fit: {samples:.0f} samples, eps_A {eps_A:.4g}, eps_B {eps_B:.4g}"
     return text + "."
+
+
+def _reference_line(log: LoopLog, period: float) -> str:
+    """The lateral reference in use and the times it changed, as a sentence."""
+    e_y = np.array(log.references)[:, 0]
+    changes = np.flatnonzero(np.r_[True, e_y[1:] != e_y[:-1]])
+    steps = ", ".join(f"{e_y[k]:.3g} m from {k * period:.0f} s" for k in changes)
+    return f"Lateral reference in use (chosen from what the bounds certify): {steps}."
 
 
 def _rows(rows_A, rows_B) -> str:
@@ -174,23 +184,35 @@ def _plot_eps(path: Path, log: LoopLog, prior: UncertainModel | None, end: float
 
 
 def _plot_task(
-    path: Path, log: LoopLog, safe_set: SafeSet, costs: np.ndarray, period: float
+    path: Path, log: LoopLog, safe_set: SafeSet, costs: np.ndarray, target, period: float
 ) -> None:
-    """Cost per step and the safe set's use over time: mean and largest per 10 s window."""
+    """Per 10 s window: the cost per step, the mean e_y with the lateral reference in use
+    and the `target` (n,), and the safe set's use (mean and largest)."""
     states = np.array(log.states[1:])
     window = max(1, round(10.0 / period))
     T = len(costs) // window * window
     times = period * window * (np.arange(T // window) + 0.5)
-    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 5))
-    top.plot(times, costs[:T].reshape(-1, window).mean(axis=1), "o-")
-    top.set(ylabel="cost per step (mean)", title="task cost and safe-set use per 10 s")
-    share = usage(safe_set, states[:T]).reshape(-1, window)
+
+    def per_window(values: np.ndarray) -> np.ndarray:
+        return values[:T].reshape(-1, window)
+
+    fig, (top, middle, bottom) = plt.subplots(3, 1, sharex=True, figsize=(8, 7))
+    top.plot(times, per_window(costs).mean(axis=1), "o-")
+    top.set(ylabel="cost per step (mean)", title="task cost, offset and safe-set use per 10 s")
+    middle.plot(times, per_window(states[:, 0]).mean(axis=1), "o-", label="e_y (mean)")
+    if log.references:
+        reference = per_window(np.array(log.references)[:, 0])[:, -1]
+        middle.step(times, reference, where="mid", label="reference in use")
+    middle.axhline(target[0], color="g", ls=":", label="target")
+    middle.set(ylabel="e_y (m)")
+    middle.legend()
+    share = per_window(usage(safe_set, states))
     bottom.plot(times, share.max(axis=1), "o-", label="largest")
     bottom.plot(times, share.mean(axis=1), "s-", label="mean")
     bottom.axhline(1.0, color="r", ls="--")
     bottom.set(xlabel="time (s)", ylabel="share of the safe set", ylim=(0, 1.05))
     bottom.legend()
-    for ax in (top, bottom):
+    for ax in (top, middle, bottom):
         ax.axvline(period * np.sum(log.learning), color="k", lw=0.8, alpha=0.5)
     fig.savefig(path, dpi=100)
     plt.close(fig)

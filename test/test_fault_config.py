@@ -133,6 +133,11 @@ def test_required_parameters_missing():
         ),
         ("controller", {"sigma_eta": [0.5, 0.5], "learning_duration": 5.0}, "no robust plan"),
         ("controller", {"horizn": 5}, "controller: unknown parameter(s) ['horizn']"),
+        (
+            "controller",
+            {"excitation_hold": [2.5, 1.0]},
+            "controller.excitation_hold: whole control periods; hold[0]: expected an integer",
+        ),
         ("sim", {"track_curvatures": [0.0]}, "sim.track_curvatures: expected 4 values"),
         ("sim", {"control_period": 0.101}, "sim.control_period: expected a multiple"),
     ],

@@ -72,23 +72,31 @@ def test_a_window_of_zero_switches_the_test_off():
 PRIOR_ROWS, COVERING_ROWS = (1.0, 1.0, 1.0), (1.0, 1.0, 7.5)  # car_model.eps_*_row_scale
 
 
+UNIFORM = {"excitation": "uniform", "excitation_hold": [1.0, 1.0]}  # i.i.d. in the box
+SIGN = {"excitation": "sign", "excitation_hold": [10.0, 1.0]}  # car.yaml's
+
+
 @pytest.mark.parametrize(
-    ("rows", "excitation", "flagged"),
+    ("rows", "excitation", "kind", "flagged"),
     [
-        (PRIOR_ROWS, (0.02, 0.05), False),
-        (PRIOR_ROWS, (0.02, 0.3), True),
-        (COVERING_ROWS, (0.02, 0.3), False),
-        (COVERING_ROWS, (0.05, 0.5), True),
+        (PRIOR_ROWS, (0.02, 0.05), UNIFORM, False),
+        (PRIOR_ROWS, (0.02, 0.3), UNIFORM, True),
+        (COVERING_ROWS, (0.02, 0.3), UNIFORM, False),
+        (COVERING_ROWS, (0.05, 0.5), UNIFORM, True),
+        (PRIOR_ROWS, (0.02, 0.05), SIGN, False),
+        (PRIOR_ROWS, (0.02, 0.3), SIGN, True),
     ],
-    ids=["prior-small", "prior", "covering", "covering-large"],
+    ids=["prior-small", "prior", "covering", "covering-large", "sign-small", "sign"],
 )
-def test_a_light_car_refutes_the_prior_and_not_the_covering_one(rows, excitation, flagged):
-    """mass_scale 0.5, 25 s with excitation (rad, m/s^2). With (0.02, 0.3) the configured
-    prior is refuted on its speed row, the prior whose speed row is 7.5 times wider (what
-    sim.coverage measures for mass_scale 0.5-1.5 at its excitation) is not and plans at
-    every step. With little excitation the data do not refute the prior; with much more
-    they refute the wider one too (its scale holds for the data it was measured on)."""
-    params = _params({"learning_duration": 25.0, "sigma_eta": list(excitation)}, mass_scale=0.5)
+def test_a_light_car_refutes_the_prior_and_not_the_covering_one(rows, excitation, kind, flagged):
+    """mass_scale 0.5, 25 s with excitation (rad, m/s^2). With (0.02, 0.3) i.i.d. uniform
+    the configured prior is refuted on its speed row, the prior whose speed row is 7.5 times
+    wider (what sim.coverage measures for mass_scale 0.5-1.5 at its i.i.d. excitation) is
+    not and plans at every step. With little excitation the data do not refute the prior;
+    with much more they refute the wider one too (its scale holds for the data it was
+    measured on). car.yaml's sign samples refute the prior in 2.3 s (uniform: 21 s)."""
+    controller_params = {"learning_duration": 25.0, "sigma_eta": list(excitation)} | kind
+    params = _params(controller_params, mass_scale=0.5)
     params["/**"]["car_model.eps_A_row_scale"] = list(rows)
     params["/**"]["car_model.eps_B_row_scale"] = list(rows)
     controller, probe = drive(duration=25.0, params=params)
@@ -98,5 +106,8 @@ def test_a_light_car_refutes_the_prior_and_not_the_covering_one(rows, excitation
     if flagged:
         ratios = controller.mismatch.split("(")[1].split(")")[0].split(", ")
         assert float(ratios[2]) > 1 and max(map(float, ratios[:2])) <= 1  # the speed row
+        ticks = probe.controller()
+        first = min(k for k, (_, _, values) in ticks.items() if "mismatch" in values["reason"])
+        assert first * 0.1 <= (5.0 if kind is SIGN else 25.0)
     else:
         assert violations(np.array(probe.lanes)) == 0

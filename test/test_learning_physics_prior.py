@@ -1,7 +1,7 @@
 """The demo's starting point: the physics prior (config/prior_physics.yaml) on the
 simulated car, in the in-process graph. It plans with half the model-error budget (a
 smaller operating region), drives without leaving the safe set while it learns, and the
-data make a row of the model tighter than the prior within 45 s."""
+data make every row of the model tighter than the prior's within 45 s."""
 
 import numpy as np
 import pytest
@@ -60,4 +60,7 @@ def test_learning_tightens_the_physics_prior_within_45_s_without_violations():
     assert (MODEL_STATUS, "model accepted") in statuses
     prior, used = jobs["controller"].instance.model, jobs["controller"].model
     assert used.tighter_than(prior)
-    assert used.row_errors[0][2] < 0.5 * prior.row_errors[0][2]  # the speed row
+    (used_A, used_B), (prior_A, prior_B) = used.row_errors, prior.row_errors
+    # every row (measured: eps_A 1.3 / 1.9 / 7.4 times tighter, eps_B 1.6 / 1.9 / 18)
+    assert np.all(used_A < prior_A) and np.all(used_B < prior_B)
+    assert used_A[2] < 0.5 * prior_A[2]

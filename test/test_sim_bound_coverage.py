@@ -17,10 +17,13 @@ def linear_run(collect_once):
     return inst, X, U
 
 
+@pytest.mark.parametrize("row_wise", [False, True])
 @pytest.mark.parametrize("bound", ["bootstrap", "wild-bootstrap"])
-def test_bounds_cover_the_long_run_fit_of_a_linear_plant(linear_run, bound):
+def test_bounds_cover_the_long_run_fit_of_a_linear_plant(linear_run, bound, row_wise):
     inst, X, U = linear_run
-    c = run_coverage(inst.model, X, U, 600, delta=0.05, bound=bound, disturbance="held-out")
+    c = run_coverage(
+        inst.model, X, U, 600, delta=0.05, bound=bound, disturbance="held-out", row_wise=row_wise
+    )
     assert c.windows == 10
     assert c.long_run >= 0.8  # 10 windows at 1 - delta = 0.95: 0.8 is 2.3 sd below
     assert c.sigma_w == pytest.approx(np.full(3, 0.005), rel=0.25)

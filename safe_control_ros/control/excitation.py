@@ -1,4 +1,13 @@
-"""Bounded excitation signals eta with |eta_j| <= sigma_eta_j, seeded."""
+"""Bounded excitation signals eta with |eta_j| <= sigma_eta_j, seeded.
+
+A robust controller certified for the bound is safe under every sequence inside it, so
+the sequence is free to be the most informative one. Under feedback, i.i.d. excitation
+mostly cancels within a step or two and leaves the state near rest; holding each sample
+for several steps (`Excitation(hold=...)`) drives the state itself, which is what the
+error of A's columns shrinks with. On the simulated car, at the same bound and 3,000
+transitions, sign samples held 1 s tighten the bootstrap's rows of A 1.5-4x against i.i.d.
+uniform ones (test_control_excitation, python -m safe_control_ros.sim.bound_coverage).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .checks import as_matrix, as_vector, in_range
+from .checks import as_matrix, as_vector, in_range, positive_int
 
 KINDS = ("uniform", "sign")
 
@@ -34,18 +43,31 @@ def check_sigma_eta(sigma_eta, m: int | None = None) -> np.ndarray:
 
 
 class Excitation:
-    """Seeded i.i.d. excitation source with |eta_j| <= sigma_eta_j (units of the input)."""
+    """Seeded excitation source with |eta_j| <= sigma_eta_j (units of the input): i.i.d.
+    samples (`kind`, see `sample_box`), input j's held for `hold[j]` consecutive calls
+    (steps; one number: every input's)."""
 
-    def __init__(self, sigma_eta, seed: int | None = None, kind: str = "uniform") -> None:
+    def __init__(self, sigma_eta, seed: int | None = None, kind: str = "uniform", hold=1) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
         self.sigma = check_sigma_eta(sigma_eta)
         self.kind = kind
+        holds = np.atleast_1d(hold)
+        if holds.size not in (1, self.sigma.size):
+            raise ValueError(f"hold: expected 1 or {self.sigma.size} values, got {holds.size}")
+        holds = np.broadcast_to(holds, self.sigma.shape)
+        self.hold = np.array([positive_int(f"hold[{j}]", h, 1) for j, h in enumerate(holds)])
         self.rng = np.random.default_rng(seed)
+        self.calls = 0
+        self.sample = np.zeros_like(self.sigma)
 
     def __call__(self) -> np.ndarray:
-        """One sample (m,)."""
-        return sample_box(self.rng, self.sigma, 1, self.kind)[0]
+        """The excitation (m,) for the next step."""
+        fresh = sample_box(self.rng, self.sigma, 1, self.kind)[0]
+        renew = self.calls % self.hold == 0
+        self.sample[renew] = fresh[renew]
+        self.calls += 1
+        return self.sample.copy()
 
 
 Policy = Callable[[np.ndarray, np.random.Generator], np.ndarray]

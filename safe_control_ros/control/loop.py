@@ -35,6 +35,8 @@ class LoopLog:
     eps: list[tuple[int, float, float]] = field(default_factory=list)  # (samples, eps_A, eps_B)
     # models put to use: (time s, eps_A per row (n,), eps_B per row (n,))
     models: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # per step, the reference in use (n,) where the controller reports one (physical units)
+    references: list[np.ndarray] = field(default_factory=list)
 
 
 class SafeLearningLoop:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .checks import as_vector, bound_vector
+from .checks import as_vector, bound_vector, in_range
 from .excitation import Excitation
 from .model import SafeSet, UncertainModel
 from .plan import Certificate, Plan, Solution
@@ -55,7 +55,9 @@ class RecedingHorizon:
     verification, the last feasible plan's causal feedback is applied on the mismatch
     seen since it was made; that keeps its guarantee for the rest of its horizon, and for
     all time if the plan has a tail (terminal module). Never raises on solver trouble.
-    With an `excitation` source, its sample is added to the applied input (not to a stop).
+    With an `excitation` source, its sample is added to the applied input (not to a stop);
+    where it would leave the stop's margin below `excitation_margin`, the one of eta, 0
+    and -eta with the largest margin is (`_yielding`).
 
     With a `stop` (`control.stop.BlindStop`), no input goes out unless the stop is certified
     from every state it can lead to (`next_set` of the current state set: the measurement
@@ -73,6 +75,7 @@ class RecedingHorizon:
         excitation: Excitation | None = None,
         stop: BlindStop | TrustedStops | None = None,
         eps_e=None,
+        excitation_margin: float = 0.0,
     ) -> None:
         self.problem = problem
         n, m = problem.model.n, problem.model.m
@@ -80,6 +83,7 @@ class RecedingHorizon:
         given = default if emergency_input is None else emergency_input
         self.emergency_input = as_vector("emergency_input", given, m)
         self.excitation = excitation
+        self.excitation_margin = in_range("excitation_margin", excitation_margin, 0.0)
         self.stop_manoeuvre = stop
         self.speed_reference = np.nan if stop is None else stop.braking.speed
         self.eps_e = bound_vector("eps_e", eps_e, n)
@@ -119,7 +123,7 @@ class RecedingHorizon:
         eta = self._excite()
         reason = f"no plan: {sol.status}"
         if sol.plan is not None:
-            margin = self._stop_margin(sol.plan.v[0] + eta)
+            eta, margin = self._yielding(sol.plan.v[0], eta)
             if margin >= 0.0:
                 self._plan, self._cert, self._deltas = sol.plan, sol.certificate, []
                 u_cmd = sol.plan.v[0].copy()
@@ -161,7 +165,7 @@ class RecedingHorizon:
         if x is not None and self._plan is not None and self._covers(len(self._deltas)):
             deltas = np.array(self._deltas).reshape(-1, x.size)
             u_cmd = self._plan.input(len(self._deltas), deltas)
-            margin = self._stop_margin(u_cmd + eta)
+            eta, margin = self._yielding(u_cmd, eta)
             if margin >= 0.0:
                 return self._apply(x, u_cmd, eta, status, sol, reason, margin)
             reason = f"{reason}; last plan's next state has no certified stop ({margin:.4f})"
@@ -193,6 +197,19 @@ class RecedingHorizon:
             return np.inf
         after = next_set(self.problem.model, *self._set, u)
         return self.stop_manoeuvre.certify(*after, self.speed_reference).margin
+
+    def _yielding(self, u_cmd: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, float]:
+        """The excitation to apply with u_cmd (m,) and the stop's margin after it: eta while
+        that margin is at least `excitation_margin`, else whichever of eta, 0 and -eta
+        leaves the largest (each is inside the excitation bound the plan is certified for,
+        so the plan's guarantee stays; the choice keeps the car where it can stop)."""
+        margin = self._stop_margin(u_cmd + eta)
+        if margin >= self.excitation_margin or not np.any(eta):
+            return eta, margin
+        options = [(margin, eta), (self._stop_margin(u_cmd), 0 * eta)]
+        options.append((self._stop_margin(u_cmd - eta), -eta))
+        best, chosen = max(options, key=lambda option: option[0])
+        return chosen, best
 
     def _excite(self) -> np.ndarray:
         """This step's excitation sample (m,), zeros without excitation."""

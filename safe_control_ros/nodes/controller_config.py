@@ -34,6 +34,13 @@ class ControllerConfig(Parameters):
     state_timeout: float = param(0.3, 0.0, open_low=True)  # s, older state: no command
     learning_duration: float = param(0.0, 0.0)  # s of excitation after start-up
     sigma_eta: tuple[float, ...] = param((0.02, 0.05), 0.0, size=2)  # rad, m/s^2
+    # Excitation samples: uniform in the box or its vertices (sign), each input's held this
+    # many control periods (control.excitation: held samples move the state, which teaches A)
+    excitation: str = param("sign", choices=("uniform", "sign"))
+    excitation_hold: tuple[float, ...] = param((10.0, 1.0), 1.0, 1000.0, size=2)  # periods
+    # Where the excitation would leave the certified stop's margin below this, the one of
+    # eta, 0 and -eta with the largest margin is applied instead (control.receding)
+    excitation_margin: float = param(0.0, 0.0, 1.0)
     x_ref: tuple[float, ...] = param((0.0, 0.0, 0.0), -10.0, 10.0, size=3)  # m, rad, m/s
     # The reference is the first fraction f of x_ref (towards the lane centre) from which a
     # plan is certified, for each model the controller builds: the bounds decide how close
@@ -96,7 +103,7 @@ class EstimatorConfig(Parameters):
 
     refit_period: float = param(10.0, 0.0, open_low=True)  # s between bound updates
     delta: float = param(0.05, 0.0, 1.0, open_low=True)  # failure probability
-    bound: str = param("bootstrap", choices=("bootstrap", "wild-bootstrap", "data-dependent"))
+    bound: str = param("wild-bootstrap", choices=("bootstrap", "wild-bootstrap", "data-dependent"))
     n_boot: int = param(100, 10, 10000)
     block: int = param(10, 1, 1000)  # transitions per sign of the wild bootstrap
     disturbance: str = param("prior", choices=("prior", "held-out", "in-sample"))  # sigma_w

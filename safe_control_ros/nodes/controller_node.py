@@ -184,7 +184,15 @@ class ControllerNode:
         self.x_target = np.asarray(self.config.x_ref) / self.state_scale
         self.model = self.instance.model  # the trusted model
         self.learning = self.config.learning_duration > 0
-        self.excitation = Excitation(self.instance.sigma_eta, self.config.seed)
+        try:
+            self.excitation = Excitation(
+                self.instance.sigma_eta,
+                self.config.seed,
+                self.config.excitation,
+                self.config.excitation_hold,
+            )
+        except ValueError as err:
+            raise ValueError(f"controller.excitation_hold: whole control periods; {err}") from None
         self.perception = self.config.state_source == "perception"
         self.eps_e, self.region = self._measurement_error()
         self.builds = Builds(background=not getattr(node, "LOCKSTEP", False))
@@ -201,6 +209,7 @@ class ControllerNode:
             excitation=self.excitation if self.learning else None,
             stop=trusted_stop(self.car, self.model),
             eps_e=self.eps_e,
+            excitation_margin=self.config.excitation_margin,
         )
         self.guard = self._guard(self.model)
         self.x_ref = self.planner.reference  # the reference in use, controller coordinates

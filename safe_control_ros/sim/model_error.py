@@ -69,9 +69,15 @@ def command_relative(world: CarWorld, u: np.ndarray) -> np.ndarray:
 
 
 def measure_model_error(
-    config: SimConfig, duration: float = 60.0, sigma_eta=(0.05, 0.3), seed: int | None = None
+    config: SimConfig,
+    duration: float = 60.0,
+    sigma_eta=(0.05, 0.3),
+    seed: int | None = None,
+    kind: str = "uniform",
+    hold: int = 1,
 ) -> ModelError:
-    """Run the car for `duration` s with excitation |eta| <= sigma_eta (rad, m/s^2), seeded.
+    """Run the car for `duration` s with excitation |eta| <= sigma_eta (rad, m/s^2), seeded,
+    its samples of `kind` each held `hold` steps (`control.excitation.Excitation`).
 
     The camera is switched off (it does not affect the trajectory). seed None: config.seed.
     """
@@ -82,7 +88,7 @@ def measure_model_error(
         world.reset(seed)
         A0, B0 = linearise(config.reference_speed, world.wheelbase, dt)
         gain = lane_keeping_gain(A0, B0)
-        excitation = Excitation(sigma_eta, seed=seed)
+        excitation = Excitation(sigma_eta, seed, kind, hold)
         states, inputs = [], []
         for _ in range(round(duration / dt)):
             x, u = command_lane_keeping(world, gain, excitation())
