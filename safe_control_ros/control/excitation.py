@@ -4,9 +4,10 @@ A robust controller certified for the bound is safe under every sequence inside 
 the sequence is free to be the most informative one. Under feedback, i.i.d. excitation
 mostly cancels within a step or two and leaves the state near rest; holding each sample
 for several steps (`Excitation(hold=...)`) drives the state itself, which is what the
-error of A's columns shrinks with. On the simulated car, at the same bound and 3,000
-transitions, sign samples held 1 s tighten the bootstrap's rows of A 1.5-4x against i.i.d.
-uniform ones (test_control_excitation, python -m safe_control_ros.sim.bound_coverage).
+error of A's columns shrinks with. On the simulated car, at the same bound, sign samples
+with the steering held 1 s (car.yaml) leave the heading row of A at 0.025 after 300 s of
+learning, against 0.046 with i.i.d. uniform ones; on the linear car model, held samples
+tighten every row of A 2.8-3.1 times (test_control_inputs).
 """
 
 from __future__ import annotations

@@ -206,7 +206,7 @@ class RecedingHorizon:
         margin = self._stop_margin(u_cmd + eta)
         if margin >= self.excitation_margin or not np.any(eta):
             return eta, margin
-        options = [(margin, eta), (self._stop_margin(u_cmd), 0 * eta)]
+        options = [(margin, eta), (self._stop_margin(u_cmd), np.zeros_like(eta))]
         options.append((self._stop_margin(u_cmd - eta), -eta))
         best, chosen = max(options, key=lambda option: option[0])
         return chosen, best
