@@ -174,6 +174,8 @@ class RosGraph:
             try:
                 codes[name] = proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGUSR1)  # its stacks into its log (runtime.ros)
+                time.sleep(1.0)
                 proc.kill()
                 proc.wait()
                 codes[name] = None

@@ -10,7 +10,9 @@ ROS 2 installation's, or the ROS 2 wheels' environment that `make ros-env` build
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import importlib
+import signal
 import sys
 import threading
 import time
@@ -23,53 +25,63 @@ from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 
 RELIABLE = ReliabilityPolicy.RELIABLE
 TRANSIENT_LOCAL, VOLATILE = DurabilityPolicy.TRANSIENT_LOCAL, DurabilityPolicy.VOLATILE
 
 CONFIG_ERROR = 2  # exit code of a node whose parameters are invalid
-SHUTDOWN_GRACE = 1.0  # s: an executor error this long before shutdown is part of it
+WAKE_PERIOD = 0.1  # s: the longest the spin loop waits before it looks for a stop request
 
 
 def spin(name: str, node_class: Callable[[Node], Any], args: list[str] | None = None) -> None:
-    """Create an rclpy node `name`, build `node_class(node)` on it and spin until shutdown
-    (SIGINT; an error of the executor that the context's shutdown follows within
-    SHUTDOWN_GRACE s, e.g. a callback publishing, or a message taken, as it shuts down, is
-    part of it).
+    """Create an rclpy node `name`, build `node_class(node)` on it and spin until SIGINT or
+    SIGTERM (`_stop_requests`), then clean up and return.
     Invalid parameters (ValueError from the constructor) are logged as one line and end
-    the process with exit code CONFIG_ERROR."""
-    rclpy.init(args=args)
+    the process with exit code CONFIG_ERROR. SIGUSR1 prints every thread's stack to stderr
+    (what a process that does not exit is doing)."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    stop = _stop_requests()
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node(name)
     try:
         job = node_class(node)
-    except (ValueError, KeyboardInterrupt) as err:  # invalid parameters, or SIGINT meanwhile
-        if isinstance(err, ValueError):
-            node.get_logger().fatal(str(err))
+    except ValueError as err:
+        node.get_logger().fatal(str(err))
         node.destroy_node()
         rclpy.try_shutdown()
-        raise SystemExit(CONFIG_ERROR if isinstance(err, ValueError) else 0) from None
+        raise SystemExit(CONFIG_ERROR) from None
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
     try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=WAKE_PERIOD)
+    except ExternalShutdownException:
         pass
-    except Exception:
-        if not _shuts_down(SHUTDOWN_GRACE):
-            raise
     finally:
         if hasattr(job, "destroy"):
             job.destroy()
+        executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
 
 
-def _shuts_down(within: float) -> bool:
-    """Whether rclpy's context is shut down now or within `within` s."""
-    deadline = time.monotonic() + within
-    while rclpy.ok():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+def _stop_requests() -> threading.Event:
+    """An event that SIGINT and SIGTERM set. The handlers raise nothing, so no
+    KeyboardInterrupt can land inside rclpy's own code (half-way through a wait or a
+    handle's use, which can leave `destroy_node` waiting forever); the spin loop sees the
+    event within WAKE_PERIOD s. A second signal raises KeyboardInterrupt: a clean-up that
+    hangs can still be interrupted."""
+    stop = threading.Event()
+
+    def request(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, request)
+    return stop
 
 
 def load_class(spec: str) -> Callable[[Node], Any]:

@@ -144,3 +144,46 @@ def test_a_plain_ros2_node_drives_the_controller_process():
     assert {(i.header.stamp.sec, i.header.stamp.nanosec) for i in inputs} <= {
         (s.sec, s.nanosec) for s in stamps
     }
+
+
+def _ended(process: subprocess.Popen, signum: int) -> tuple[int | None, str]:
+    """Send `signum`, then (exit code, None if still running after 30 s; stderr)."""
+    process.send_signal(signum)
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        code = None
+    return code, process.communicate()[1]
+
+
+@pytest.mark.parametrize("running", [False, True], ids=["during start-up", "running"])
+def test_a_node_process_ends_cleanly_on_sigint_and_sigterm(running):
+    """SIGINT while the controller builds its planner (its node is up, /drive is not), or
+    SIGUSR1 (its threads' stacks on
+    stderr, and it keeps running) then SIGTERM once it publishes: exit code 0 each time."""
+    rclpy.init()
+    node = rclpy.create_node("watcher")
+    controller = subprocess.Popen(
+        _controller(ROOT / "config" / "car.yaml"), cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        up = node.count_publishers if running else lambda _: "controller" in node.get_node_names()
+        end = time.monotonic() + 60.0
+        while not up("/drive") and time.monotonic() < end:
+            time.sleep(0.05)
+        assert controller.poll() is None, controller.communicate()[1]
+        if not running:
+            code, stderr = _ended(controller, signal.SIGINT)
+            assert code == 0, stderr
+            return
+        controller.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
+        assert controller.poll() is None
+        code, stderr = _ended(controller, signal.SIGTERM)
+    finally:
+        controller.kill()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    assert code == 0, stderr
+    assert "most recent call first" in stderr and "in spin" in stderr
