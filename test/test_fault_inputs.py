@@ -10,6 +10,8 @@ model (innovation test) is not used: the plan holds, then the certified stop.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from test_fault_solver import CAR, Probe, drive, faulty_controller, violations
@@ -239,14 +241,31 @@ class LateController(ControllerNode):
         return super().now() + 0.12
 
 
+class SentLongAgo(ControllerNode):
+    """Gets every state 0.2 s (wall clock) after it was sent, its sim clock not moved on yet
+    (a busy host between the sim's /lane_state and its next /clock)."""
+
+    def on_lane(self, lane, written: float | None = None) -> None:
+        super().on_lane(lane, time.time() - 0.2)
+
+
+class SentJustNow(ControllerNode):
+    """Gets every state as it is sent (wall clock)."""
+
+    def on_lane(self, lane, written: float | None = None) -> None:
+        super().on_lane(lane, time.time())
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize(
-    ("controller_class", "on_time"), [(ControllerNode, True), (LateController, False)]
+    ("controller_class", "on_time"),
+    [(ControllerNode, True), (LateController, False), (SentLongAgo, False), (SentJustNow, True)],
 )
 def test_a_late_answer_drives_but_enters_no_transition(controller_class, on_time):
-    """A command sent more than a period after its state acted on a later step: the
-    car drives on it, but neither the estimator (/controller/input) nor the consistency
-    test pairs it with that state."""
+    """A command sent more than a period after its state (by the node's clock, or by the
+    wall clock since the state was sent) acted on a later step: the car drives on it, but
+    neither the estimator (/controller/input) nor the consistency test pairs it with that
+    state."""
     inputs: list[Inputs] = []
     controller, probe = drive(
         controller_class, 6.0, between=lambda rt: inputs.append(Inputs(rt.create_node("in")))

@@ -37,7 +37,7 @@ ball. A new plan resumes driving as soon as one is found and leaves a certified 
 Model mismatch (`consistency_window`, `consistency_period`). The transitions (measured
 state, applied input, next measured state) of the last `consistency_window` s of normal
 driving (usable measurements, no stop, no speed ramp, the input sent within a control
-period of the state's stamp) must be explained by one system in the trusted
+period of the state, `_answers`) must be explained by one system in the trusted
 model's ball with disturbances within sigma_w (control.consistency: a linear
 program per state coordinate, off the control path every `consistency_period` s). If they
 cannot be, the certificates do not hold for this car: the certified stop (status "stop",
@@ -116,6 +116,10 @@ if TYPE_CHECKING:  # the node handle: rclpy's Node, or a standalone runtime's
     from rclpy.node import Node
 
 DRIVING = ("optimal", "fallback", "hold")  # statuses at the model's speed (no braking)
+# share of a control period after a state's sending within which a command still drives the
+# next step: the car's next step comes one period after that state's, less the writer's own
+# work before it sent the state (the sim's physics step: a few ms)
+ANSWER_SHARE = 0.9
 MOVING = 0.05  # m/s: a car this fast changes its arc length from one /lane_state to the next
 LEVELS = {
     "optimal": msg.OK,
@@ -134,6 +138,7 @@ class MeasuredState:
     s: float  # m, arc length along the lane
     curvature: float  # 1/m, ahead of the car (steering feed-forward)
     time: float  # s, when it was measured (the message's stamp)
+    written: float | None = None  # s since the epoch: when it was sent (None: not known)
 
 
 class DeadlinePlanner:
@@ -195,7 +200,8 @@ class ControllerNode:
             raise ValueError(f"controller.excitation_hold: whole control periods; {err}") from None
         self.perception = self.config.state_source == "perception"
         self.eps_e, self.region = self._measurement_error()
-        self.builds = Builds(background=not getattr(node, "LOCKSTEP", False))
+        lockstep = getattr(node, "LOCKSTEP", False)
+        self.builds = Builds(background=not lockstep)
         self.latest = self.model  # the newest model whose planner is built or being built
         try:
             self.planner = self._problem(self.model, self.learning)
@@ -235,7 +241,8 @@ class ControllerNode:
         self.plan_pub = node.create_publisher(msg.Path, "/plan", RELIABLE)
         self.tf_pub = node.create_publisher(msg.TFMessage, "/tf", RELIABLE)
         self.diag_pub = node.create_publisher(msg.DiagnosticArray, "/diagnostics", RELIABLE)
-        node.create_subscription(msg.LaneState, "/lane_state", self.on_lane, SENSOR_DATA)
+        on_lane = self.on_lane if lockstep else self._on_lane_with_info
+        node.create_subscription(msg.LaneState, "/lane_state", on_lane, SENSOR_DATA)
         node.create_subscription(msg.UncertainModel, "/model", self.on_model, LATCHED)
         if self.perception:
             node.create_subscription(
@@ -358,14 +365,20 @@ class ControllerNode:
     def now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
 
-    def on_lane(self, lane) -> None:
+    def _on_lane_with_info(self, lane, info) -> None:
+        """on_lane with the time the writer sent it (DDS source timestamp, rclpy)."""
+        self.on_lane(lane, info["source_timestamp"] * 1e-9)
+
+    def on_lane(self, lane, written: float | None = None) -> None:
+        """A /lane_state, sent at `written` (s since the epoch, the writer's wall clock; None:
+        not known)."""
         values, stamp = msg.lane_values(lane), msg.seconds(lane.header.stamp)
         self.lane_rejected = self._lane_rejection(values, stamp)
         if self.lane_rejected:
             self.log.error(f"/lane_state not used: {self.lane_rejected}")
             return
         s, e_y, e_psi, e_v, curvature = values
-        self.lane = MeasuredState(np.array([e_y, e_psi, e_v]), s, curvature, stamp)
+        self.lane = MeasuredState(np.array([e_y, e_psi, e_v]), s, curvature, stamp, written)
 
     def _lane_rejection(self, values: np.ndarray, stamp: float) -> str:
         """Why a /lane_state (values msg.LANE_FIELDS, stamped `stamp` s) cannot be used, ''
@@ -559,10 +572,7 @@ class ControllerNode:
         self.drive_pub.publish(msg.ackermann(t, steering, accel, speed))
         yaw_rate = speed * math.tan(steering) / self.car.wheelbase
         self.twist_pub.publish(msg.twist_stamped(t, "base_link", speed, yaw_rate))
-        # the input that answered this lane state (the estimator pairs them), if it went out
-        # within the state's step: a later one (a busy host, a slow network) acted on none
-        # of it and would enter a transition it did not drive
-        if fresh and self.now() - state.time < self.config.control_period:
+        if fresh and self._answers(state):
             self.input_pub.publish(msg.control_input(state.time, command / self.input_scale))
             driving = y is not None and self.guard.missed == 0 and step.status in DRIVING
             self._record(state.time, y if driving and offset == accel_ff == 0.0 else None, command)
@@ -573,6 +583,19 @@ class ControllerNode:
         level = max(LEVELS[step.status], msg.WARN if clipped else msg.OK)
         extra = {"input": clipped} if clipped else {}
         self._diagnose(t, level, step.status, step, state, offset, measurement, extra)
+
+    def _answers(self, state: MeasuredState) -> bool:
+        """Whether a command sent now still drives the step that follows `state` (then the
+        estimator and the consistency test pair them): sent within a control period of the
+        state's stamp by this node's clock and, where the state's sending time is known,
+        within ANSWER_SHARE of a period of it by the wall clock (with sim time the node's
+        clock stands still between two /clock messages). A later command (a busy host, a
+        slow network) acted on none of that step and would enter a transition it did not
+        drive."""
+        period = self.config.control_period
+        if self.now() - state.time >= period:
+            return False
+        return state.written is None or time.time() - state.written < ANSWER_SHARE * period
 
     def _record(self, stamp: float, y: np.ndarray | None, command: np.ndarray) -> None:
         """Record the tick's measurement y (n,) (None: outside the model's regime) and

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..runtime import messages as msg
 from ..runtime.parameters import declare_config
+from ..runtime.pending import take_pending
 from ..sim.config import SimConfig
 from ..sim.track import wrap_angle
 from ..sim.world import CarWorld
@@ -84,6 +85,7 @@ class SimNode:
             if self.started:
                 self.log.info("controller and subscribers matched: the world starts")
             return
+        take_pending(self.drive_sub, self.on_drive)  # a command received is in force now
         self.world.step(self.config.control_period)
         t = self.world.time
         pose, lane = self.world.pose(), self.world.lane_state()

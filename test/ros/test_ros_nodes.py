@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 import rclpy
 from ament_index_python.packages import get_package_share_directory
+from rclpy.parameter import Parameter
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from safe_control_ros.launcher import RECORDED, main
 from safe_control_ros.nodes import model_update
+from safe_control_ros.nodes.sim_node import SimNode
 from safe_control_ros.runtime import messages as msg
 from safe_control_ros.sim.config import CarModelConfig
 from safe_control_ros.sim.lane_model import controller_instance
@@ -187,3 +189,31 @@ def test_a_node_process_ends_cleanly_on_sigint_and_sigterm(running):
         rclpy.try_shutdown()
     assert code == 0, stderr
     assert "most recent call first" in stderr and "in spin" in stderr
+
+
+def test_the_sims_step_applies_the_commands_it_received_before_it():
+    """rclpy runs a due timer before a received message: the sim's step takes the /drive
+    commands received so far itself (runtime.pending), so the step never runs on an older
+    command than one the sim has (a busy host woke it with both ready)."""
+    rclpy.init()
+    sim_node = rclpy.create_node("sim", parameter_overrides=[Parameter("camera_period", value=0.0)])
+    sim = SimNode(sim_node)
+    driver = rclpy.create_node("driver")
+    received: list = []
+    driver.create_subscription(RECORDED["/drive"], "/drive", received.append, 10)
+    drive = driver.create_publisher(RECORDED["/drive"], "/drive", 10)
+    try:
+        end = time.monotonic() + 30.0
+        while sim.drive_sub.get_publisher_count() == 0 and time.monotonic() < end:
+            time.sleep(0.05)
+        drive.publish(msg.ackermann(0.0, 0.1, 1.0, 1.6))
+        while not received and time.monotonic() < end:  # the driver's own reader has it
+            rclpy.spin_once(driver, timeout_sec=0.05)
+        assert received
+        sim.on_tick()  # the sim's executor never ran
+        assert sim.world.applied_command == pytest.approx((0.1, 1.0))
+    finally:
+        sim.destroy()
+        sim_node.destroy_node()
+        driver.destroy_node()
+        rclpy.try_shutdown()
