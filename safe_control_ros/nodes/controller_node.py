@@ -200,8 +200,7 @@ class ControllerNode:
             raise ValueError(f"controller.excitation_hold: whole control periods; {err}") from None
         self.perception = self.config.state_source == "perception"
         self.eps_e, self.region = self._measurement_error()
-        lockstep = getattr(node, "LOCKSTEP", False)
-        self.builds = Builds(background=not lockstep)
+        self.builds = Builds(background=not getattr(node, "LOCKSTEP", False))
         self.latest = self.model  # the newest model whose planner is built or being built
         try:
             self.planner = self._problem(self.model, self.learning)
@@ -241,7 +240,7 @@ class ControllerNode:
         self.plan_pub = node.create_publisher(msg.Path, "/plan", RELIABLE)
         self.tf_pub = node.create_publisher(msg.TFMessage, "/tf", RELIABLE)
         self.diag_pub = node.create_publisher(msg.DiagnosticArray, "/diagnostics", RELIABLE)
-        on_lane = self.on_lane if lockstep else self._on_lane_with_info
+        on_lane = self._on_lane_with_info if getattr(node, "MESSAGE_INFO", True) else self.on_lane
         node.create_subscription(msg.LaneState, "/lane_state", on_lane, SENSOR_DATA)
         node.create_subscription(msg.UncertainModel, "/model", self.on_model, LATCHED)
         if self.perception:

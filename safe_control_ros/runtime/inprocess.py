@@ -56,6 +56,7 @@ class Node(NodeBase):
     """One node of the in-process graph (the subset of rclpy.node.Node we use)."""
 
     LOCKSTEP = True  # simulated time stands still while a callback runs
+    MESSAGE_INFO = False  # subscription callbacks get the message only (rclpy's: and its info)
 
     def __init__(self, runtime: Runtime, name: str, overrides: dict[str, Any]) -> None:
         super().__init__(name, overrides)
